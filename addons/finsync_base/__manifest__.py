@@ -1,0 +1,35 @@
+{
+    "name": "FinSync Base",
+    "summary": "Connectors, event inbox, canonical transactions and exception queue "
+    "for finance data synchronised into Odoo accounting",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "FinSync",
+    "website": "https://github.com/finsync/finsync",
+    "depends": ["account", "mail", "queue_job"],
+    "data": [
+        "security/finsync_security.xml",
+        "security/ir.model.access.csv",
+        "security/finsync_rules.xml",
+        "data/queue_job_data.xml",
+        "data/finsync_exception_data.xml",
+        "data/ir_cron_data.xml",
+        "wizards/finsync_exception_assign_views.xml",
+        "wizards/finsync_exception_resolve_views.xml",
+        "views/finsync_backend_views.xml",
+        "views/finsync_event_views.xml",
+        "views/finsync_transaction_views.xml",
+        "views/finsync_exception_views.xml",
+        "views/finsync_exception_config_views.xml",
+        "views/finsync_menus.xml",
+    ],
+    "demo": ["demo/finsync_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "finsync_base/static/src/tours/*.js",
+        ],
+    },
+    "installable": True,
+    "application": False,
+}

@@ -1,0 +1,180 @@
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+_logger = logging.getLogger(__name__)
+
+SECRET_FIELDS = ("client_secret", "api_key", "webhook_secret")
+
+
+class FinsyncBackend(models.Model):
+    """One configured connection to a bank, gateway, CRM or shop."""
+
+    _name = "finsync.backend"
+    _description = "FinSync Connector"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name, id"
+    _check_company_auto = True
+
+    # ------------------------------------------------------------------
+    # Fields
+    # ------------------------------------------------------------------
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    backend_type = fields.Selection(
+        selection=[("generic", "Generic (canonical JSON)")],
+        string="Type",
+        required=True,
+        default="generic",
+        tracking=True,
+        help="Which source this connector talks to; each FinSync addon adds its own.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    journal_ids = fields.Many2many(
+        "account.journal",
+        string="Journals",
+        check_company=True,
+        domain="[('type', 'in', ('bank', 'cash', 'general'))]",
+        help="Journals this connector feeds: the bank journal of an account, or the "
+        "clearing journal of a gateway.",
+    )
+    sync_policy = fields.Selection(
+        [
+            ("webhook", "Webhooks"),
+            ("scheduled", "Scheduled pull"),
+            ("manual", "Manual"),
+        ],
+        required=True,
+        default="manual",
+        tracking=True,
+    )
+    sync_interval_minutes = fields.Integer(
+        string="Pull every (minutes)",
+        default=60,
+        help="For scheduled pulls: minutes between two pulls.",
+    )
+    environment = fields.Selection(
+        [("sandbox", "Sandbox"), ("live", "Live")],
+        required=True,
+        default="sandbox",
+        tracking=True,
+    )
+    api_url = fields.Char(string="API URL")
+    client_id = fields.Char(string="Client ID", groups="base.group_system")
+    client_secret = fields.Char(groups="base.group_system", copy=False)
+    api_key = fields.Char(string="API Key", groups="base.group_system", copy=False)
+    webhook_secret = fields.Char(groups="base.group_system", copy=False)
+    has_credentials = fields.Boolean(
+        compute="_compute_has_credentials",
+        help="Whether a secret is configured; readable by every FinSync user.",
+    )
+    rate_limit_per_minute = fields.Integer(
+        default=60, help="Requests per minute this connector may send to the source."
+    )
+    max_attempts = fields.Integer(
+        default=5,
+        help="Processing attempts of an event before it is declared dead and an "
+        "exception is opened.",
+    )
+    health = fields.Selection(
+        [("unknown", "Unknown"), ("ok", "Healthy"), ("warning", "Degraded"), ("error", "Failing")],
+        default="unknown",
+        readonly=True,
+        tracking=True,
+    )
+    last_sync_date = fields.Datetime(string="Last Successful Sync", readonly=True)
+    last_error = fields.Text(readonly=True)
+    event_ids = fields.One2many("finsync.event", "backend_id")
+    event_count = fields.Integer(compute="_compute_counts")
+    transaction_count = fields.Integer(compute="_compute_counts")
+    open_exception_count = fields.Integer(compute="_compute_counts")
+
+    _sql_constraints = [
+        (
+            "sync_interval_positive",
+            "CHECK(sync_interval_minutes > 0)",
+            "The pull interval must be at least one minute.",
+        ),
+        ("max_attempts_positive", "CHECK(max_attempts > 0)", "Attempts must be at least one."),
+    ]
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    @api.depends_context("uid")
+    def _compute_has_credentials(self):
+        # sudo: only tells whether a secret exists, never its value.
+        for backend, sudo_backend in zip(self, self.sudo(), strict=True):
+            backend.has_credentials = any(sudo_backend[name] for name in SECRET_FIELDS)
+
+    def _compute_counts(self):
+        counts = {}
+        for model, key in (
+            ("finsync.event", "event_count"),
+            ("finsync.transaction", "transaction_count"),
+        ):
+            for backend, count in self.env[model]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            ):
+                counts[(backend.id, key)] = count
+        for backend, count in self.env["finsync.exception"]._read_group(
+            [("backend_id", "in", self.ids), ("is_open", "=", True)], ["backend_id"], ["__count"]
+        ):
+            counts[(backend.id, "open_exception_count")] = count
+        for backend in self:
+            for key in ("event_count", "transaction_count", "open_exception_count"):
+                backend[key] = counts.get((backend.id, key), 0)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_view_events(self):
+        return self._action_view("finsync_base.action_finsync_event")
+
+    def action_view_transactions(self):
+        return self._action_view("finsync_base.action_finsync_transaction")
+
+    def action_view_exceptions(self):
+        action = self._action_view("finsync_base.action_finsync_exception")
+        action["context"] = {"search_default_filter_open": 1}
+        return action
+
+    def _action_view(self, xmlid):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+    def _get_secret(self, field_name):
+        """The one accessor of a backend's secrets: for connector code only.
+
+        Secrets are never logged; the caller passes them straight to its HTTP
+        client.
+        """
+        self.ensure_one()
+        if field_name not in SECRET_FIELDS:
+            raise UserError(self.env._("%(field)s is not a secret field.", field=field_name))
+        # sudo: connectors run as technical users without base.group_system.
+        return self.sudo()[field_name] or False
+
+    def _check_can_read_secrets(self):
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(self.env._("Only administrators can read connector credentials."))
+
+    def _mark_sync_success(self):
+        self.sudo().write(
+            {"health": "ok", "last_sync_date": fields.Datetime.now(), "last_error": False}
+        )
+
+    def _mark_sync_failure(self, message):
+        self.sudo().write({"health": "error", "last_error": message})
+        _logger.warning("FinSync backend %s sync failed", self.ids)

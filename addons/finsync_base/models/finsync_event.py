@@ -1,0 +1,439 @@
+import base64
+import hashlib
+import logging
+import uuid
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import identity_exact
+
+from ..tools.canonical import CanonicalPayloadError, parse_canonical
+from ..tools.redact import redact_text
+
+_logger = logging.getLogger(__name__)
+
+# Errors that mean "this transaction lost a race": the whole transaction must be
+# retried by its caller (Odoo's request retry, queue_job's retry), never swallowed.
+CONCURRENCY_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+)
+
+EVENT_STATES = [
+    ("received", "Received"),
+    ("queued", "Queued"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("dead", "Dead"),
+]
+
+
+class FinsyncEvent(models.Model):
+    """The inbound inbox: every file, API page and webhook delivery, stored once."""
+
+    _name = "finsync.event"
+    _description = "FinSync Inbound Event"
+    _order = "received_at desc, id desc"
+    _rec_name = "name"
+    _check_company_auto = True
+
+    # ------------------------------------------------------------------
+    # Fields
+    # ------------------------------------------------------------------
+    name = fields.Char(required=True, readonly=True)
+    backend_id = fields.Many2one(
+        "finsync.backend", required=True, readonly=True, index=True, ondelete="restrict"
+    )
+    backend_type = fields.Selection(related="backend_id.backend_type")
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    event_type = fields.Char(readonly=True, help="What the source calls this event or file.")
+    external_id = fields.Char(
+        string="External ID", readonly=True, help="The source's id of the event, if any."
+    )
+    dedup_key = fields.Char(
+        string="Idempotency Key",
+        required=True,
+        readonly=True,
+        help="External id, or the payload's SHA-256 when the source gives none.",
+    )
+    correlation_id = fields.Char(
+        readonly=True, index=True, help="Follows this event to its transactions and entries."
+    )
+    received_at = fields.Datetime(readonly=True, index=True)
+    processed_at = fields.Datetime(readonly=True)
+    state = fields.Selection(
+        EVENT_STATES, default="received", required=True, readonly=True, index=True
+    )
+    signature_state = fields.Selection(
+        [("none", "Not signed"), ("valid", "Valid"), ("invalid", "Invalid")],
+        default="none",
+        readonly=True,
+    )
+    attempts = fields.Integer(readonly=True)
+    last_error = fields.Text(readonly=True)
+    payload = fields.Binary(
+        attachment=True, readonly=True, groups="finsync_base.group_finsync_accountant"
+    )
+    payload_filename = fields.Char(readonly=True)
+    payload_hash = fields.Char(string="Payload SHA-256", readonly=True)
+    payload_size = fields.Integer(readonly=True)
+    payload_text = fields.Text(
+        compute="_compute_payload_text",
+        groups="finsync_base.group_finsync_accountant",
+        help="The raw payload as text, for reading on screen.",
+    )
+    job_uuid = fields.Char(string="Job UUID", readonly=True, index="btree_not_null")
+    job_id = fields.Many2one("queue.job", compute="_compute_job_id", string="Job")
+    replay_count = fields.Integer(readonly=True)
+    transaction_ids = fields.One2many("finsync.transaction", "event_id", readonly=True)
+    transaction_count = fields.Integer(compute="_compute_transaction_count")
+
+    _sql_constraints = [
+        (
+            "dedup_key_unique",
+            "UNIQUE(backend_id, dedup_key)",
+            "An event with this idempotency key was already received for this connector.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    @api.depends("payload")
+    def _compute_payload_text(self):
+        for event in self:
+            raw = event.with_context(bin_size=False).payload
+            if not raw:
+                event.payload_text = False
+                continue
+            data = self._decode_binary(raw)
+            event.payload_text = data[:200_000].decode("utf-8", errors="replace")
+
+    def _compute_job_id(self):
+        jobs = self.env["queue.job"].sudo().search([("uuid", "in", self.mapped("job_uuid"))])
+        by_uuid = {job.uuid: job for job in jobs}
+        for event in self:
+            event.job_id = by_uuid.get(event.job_uuid, False)
+
+    def _compute_transaction_count(self):
+        counts = dict(
+            self.env["finsync.transaction"]._read_group(
+                [("event_id", "in", self.ids)], ["event_id"], ["__count"]
+            )
+        )
+        for event in self:
+            event.transaction_count = counts.get(event, 0)
+
+    # ------------------------------------------------------------------
+    # Ingestion
+    # ------------------------------------------------------------------
+    @api.model
+    def _ingest(self, backend, events):
+        """Store a batch of inbound events exactly once; return them in input order.
+
+        ``events`` is a list of dicts with ``payload`` (bytes or str, required),
+        ``external_id``, ``event_type``, ``correlation_id``, ``filename`` and
+        ``signature_state`` (all optional). The idempotency key is the external
+        id, or the payload's SHA-256 without one. A duplicate returns the stored
+        record: never an error, never a second row.
+
+        Under concurrency the key is guarded by PostgreSQL: a delivery racing
+        another one that already committed the same key gets a serialization
+        failure, and its caller retries the whole transaction (Odoo's request
+        and queue_job retries do), then sees and returns the stored event.
+        """
+        backend.ensure_one()
+        self.check_access("create")
+        keys, prepared = self._prepare_ingest_rows(backend, events)
+        if not prepared:
+            return self.browse()
+        inserted = self._insert_ingest_rows(backend, list(prepared.values()))
+        self._store_payloads(inserted, prepared)
+        stored = self.search(
+            [("backend_id", "=", backend.id), ("dedup_key", "in", list(prepared))]
+        )
+        by_key = {event.dedup_key: event for event in stored}
+        if inserted:
+            _logger.info(
+                "FinSync backend %s: %d events received, %d new",
+                backend.id,
+                len(events),
+                len(inserted),
+            )
+        return self.browse([by_key[key].id for key in keys])
+
+    @api.model
+    def _payload_bytes(self, event):
+        payload = event.get("payload")
+        if payload is None:
+            raise UserError(self.env._("An inbound event has no payload."))
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        return payload, hashlib.sha256(payload).hexdigest()
+
+    @api.model
+    def _dedup_key(self, event, payload_hash):
+        external_id = (event.get("external_id") or "").strip()
+        return external_id or f"sha256:{payload_hash}"
+
+    @api.model
+    def _prepare_ingest_rows(self, backend, events):
+        """The key of each event, and the rows to insert by key (first one wins)."""
+        keys, prepared = [], {}
+        for event in events:
+            payload, payload_hash = self._payload_bytes(event)
+            key = self._dedup_key(event, payload_hash)
+            keys.append(key)
+            if key in prepared:
+                continue
+            prepared[key] = {
+                "key": key,
+                "payload": payload,
+                "name": event.get("name") or event.get("filename") or key[:64],
+                "event_type": event.get("event_type"),
+                "external_id": (event.get("external_id") or "").strip() or None,
+                "correlation_id": event.get("correlation_id") or uuid.uuid4().hex,
+                "signature_state": event.get("signature_state") or "none",
+                "filename": event.get("filename"),
+                "payload_hash": payload_hash,
+            }
+        return keys, prepared
+
+    @api.model
+    def _insert_ingest_rows(self, backend, rows):
+        """INSERT .. ON CONFLICT DO NOTHING: returns {key: id} of the rows inserted."""
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        uid = self.env.uid
+        values = SQL(", ").join(
+            SQL(
+                "(%s, %s, %s, %s, %s, %s, %s, %s, 'received', %s, %s, %s, 0, 0, %s, %s, %s, %s)",
+                row["name"],
+                backend.id,
+                backend.company_id.id,
+                row["key"],
+                row["external_id"],
+                row["event_type"],
+                row["correlation_id"],
+                now,
+                row["signature_state"],
+                row["payload_hash"],
+                len(row["payload"]),
+                uid,
+                now,
+                uid,
+                now,
+            )
+            for row in rows
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO finsync_event (
+                    name, backend_id, company_id, dedup_key, external_id, event_type,
+                    correlation_id, received_at, state, signature_state, payload_hash,
+                    payload_size, attempts, replay_count,
+                    create_uid, create_date, write_uid, write_date)
+                VALUES %s
+                ON CONFLICT (backend_id, dedup_key) DO NOTHING
+                RETURNING dedup_key, id
+                """,
+                values,
+            )
+        )
+        return dict(self.env.cr.fetchall())
+
+    @api.model
+    def _store_payloads(self, inserted, prepared):
+        if not inserted:
+            return
+        # sudo: the payload is a restricted field; the ingesting user may not
+        # read it afterwards, but the inbox must keep it.
+        self.env["ir.attachment"].sudo().create(
+            [
+                {
+                    "name": "payload",
+                    "res_model": self._name,
+                    "res_field": "payload",
+                    "res_id": event_id,
+                    "raw": prepared[key]["payload"],
+                }
+                for key, event_id in inserted.items()
+            ]
+        )
+        filenames = {
+            event_id: prepared[key]["filename"]
+            for key, event_id in inserted.items()
+            if prepared[key]["filename"]
+        }
+        for event in self.browse(list(filenames)):
+            event.payload_filename = filenames[event.id]
+
+    # ------------------------------------------------------------------
+    # Processing
+    # ------------------------------------------------------------------
+    def _get_raw_payload(self):
+        """The stored payload bytes (sudo: processing runs for any FinSync user)."""
+        self.ensure_one()
+        raw = self.sudo().with_context(bin_size=False).payload
+        return self._decode_binary(raw) if raw else b""
+
+    @api.model
+    def _decode_binary(self, value):
+        return base64.b64decode(value)
+
+    def _enqueue_processing(self):
+        """Queue one processing job per event on its connector's channel."""
+        for event in self:
+            job = event.with_delay(
+                channel=event._processing_channel(),
+                description=self.env._("Process FinSync event %(name)s", name=event.name),
+                identity_key=identity_exact,
+                max_retries=event.backend_id.max_attempts,
+            )._process_job()
+            event.write({"state": "queued", "job_uuid": job.uuid})
+        return True
+
+    def _processing_channel(self):
+        self.ensure_one()
+        return f"root.finsync.{self.backend_id.backend_type}"
+
+    def _process_job(self):
+        """Job: process the events; transient errors are retried, then dead-lettered."""
+        try:
+            return self._process()
+        except RetryableJobError as err:
+            job = self.env["queue.job"].sudo().search(
+                [("uuid", "=", self.env.context.get("job_uuid"))], limit=1
+            )
+            if job and job.retry + 1 >= job.max_retries:
+                self._record_failure(err, dead=True)
+                return self.env._("Dead after %(count)s attempts", count=job.retry + 1)
+            raise
+
+    def _process(self):
+        """Turn each event's stored payload into canonical transactions.
+
+        Idempotent: a done event is skipped, and processing upserts transactions
+        by (connector, external id), so a replay never duplicates anything.
+        Data errors fail the event and open an exception; concurrency and
+        transient errors propagate so that the caller retries.
+        """
+        done = self.browse()
+        for event in self:
+            if event.state == "done":
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    event._process_payload()
+            except (RetryableJobError, *CONCURRENCY_ERRORS):
+                raise
+            except Exception as err:  # noqa: BLE001 - any other error fails the event
+                event._record_failure(err)
+            else:
+                done |= event
+        done.write(
+            {"state": "done", "processed_at": fields.Datetime.now(), "last_error": False}
+        )
+        for event in done:
+            event.attempts += 1
+        done.backend_id._mark_sync_success()
+        return self.env._("%(count)s events processed", count=len(done))
+
+    def _process_payload(self):
+        """Dispatch to ``_process_payload_<backend type>``; connectors add theirs."""
+        self.ensure_one()
+        method = getattr(self, f"_process_payload_{self.backend_id.backend_type}", None)
+        if method is None:
+            raise UserError(
+                self.env._(
+                    "No processor for connectors of type %(type)s.",
+                    type=self.backend_id.backend_type,
+                )
+            )
+        return method()
+
+    def _process_payload_generic(self):
+        try:
+            vals_list = parse_canonical(self._get_raw_payload())
+        except CanonicalPayloadError as err:
+            raise UserError(self._canonical_error_message(err)) from err
+        return self.env["finsync.transaction"]._upsert_canonical(self, vals_list)
+
+    def _canonical_error_message(self, err):
+        messages = {
+            "missing": self.env._("%(where)s: a value is required"),
+            "invalid_amount": self.env._("%(where)s: %(value)s is not a decimal amount"),
+            "invalid_date": self.env._("%(where)s: %(value)s is not a date (YYYY-MM-DD)"),
+            "invalid_choice": self.env._("%(where)s: %(value)s is not an allowed value"),
+            "invalid_type": self.env._("%(where)s: unexpected value %(value)s"),
+            "invalid_currency": self.env._("%(where)s: %(value)s is not an ISO 4217 code"),
+            "duplicate_id": self.env._("%(where)s: external id %(value)s appears twice"),
+            "not_json": self.env._("%(where)s: the payload is not valid JSON"),
+            "not_utf8": self.env._("%(where)s: the payload is not UTF-8 text"),
+        }
+        template = messages.get(err.code, self.env._("%(where)s: invalid value %(value)s"))
+        detail = template % {"where": err.path, "value": redact_text(str(err.value))}
+        return self.env._("Event %(event)s: %(detail)s", event=self.name, detail=detail)
+
+    def _record_failure(self, err, dead=False):
+        for event in self:
+            attempts = event.attempts + 1
+            is_dead = dead or attempts >= event.backend_id.max_attempts
+            message = redact_text(str(err))
+            event.write(
+                {
+                    "attempts": attempts,
+                    "state": "dead" if is_dead else "failed",
+                    "last_error": message,
+                }
+            )
+            _logger.warning(
+                "FinSync event %s (backend %s, correlation %s) failed: %s",
+                event.id,
+                event.backend_id.id,
+                event.correlation_id,
+                type(err).__name__,
+            )
+        self.backend_id._mark_sync_failure(self[:1].last_error)
+        self.env["finsync.exception"]._open_for_records(
+            "sync_failed",
+            self,
+            lambda event: {
+                "name": self.env._("Event %(name)s could not be processed", name=event.name),
+                "description": event.last_error,
+                "backend_id": event.backend_id.id,
+                "event_id": event.id,
+            },
+        )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_replay(self):
+        """Re-run processing from the stored payload (managers only)."""
+        if not self.env.user.has_group("finsync_base.group_finsync_manager"):
+            raise AccessError(self.env._("Only FinSync managers can replay events."))
+        for event in self:
+            event.write({"state": "received", "replay_count": event.replay_count + 1})
+        _logger.info("FinSync events %s replayed by user %s", self.ids, self.env.uid)
+        if self.env.context.get("finsync_process_now"):
+            self._process()
+        else:
+            self._enqueue_processing()
+        return True
+
+    def action_view_transactions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_base.action_finsync_transaction"
+        )
+        action["domain"] = [("event_id", "=", self.id)]
+        action["context"] = {}
+        return action

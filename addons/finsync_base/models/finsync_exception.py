@@ -1,0 +1,307 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from .finsync_exception_sla import EXCEPTION_TYPES, SEVERITIES
+
+_logger = logging.getLogger(__name__)
+
+OPEN_STATES = ("new", "in_progress", "waiting")
+SEVERITY_ORDER = [code for code, _label in SEVERITIES]
+
+
+class FinsyncException(models.Model):
+    """What FinSync could not do on its own, with an owner, a severity and a due date."""
+
+    _name = "finsync.exception"
+    _description = "FinSync Exception"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "priority_rank desc, due_date, id desc"
+    _check_company_auto = True
+
+    # ------------------------------------------------------------------
+    # Fields
+    # ------------------------------------------------------------------
+    name = fields.Char(string="Summary", required=True, tracking=True)
+    description = fields.Text()
+    exception_type = fields.Selection(
+        EXCEPTION_TYPES, string="Type", required=True, index=True, tracking=True
+    )
+    severity = fields.Selection(SEVERITIES, required=True, default="medium", tracking=True)
+    priority_rank = fields.Integer(compute="_compute_priority_rank", store=True)
+    state = fields.Selection(
+        [
+            ("new", "New"),
+            ("in_progress", "In Progress"),
+            ("waiting", "Waiting"),
+            ("resolved", "Resolved"),
+            ("ignored", "Ignored"),
+        ],
+        default="new",
+        required=True,
+        index=True,
+        tracking=True,
+        group_expand="_group_expand_states",
+    )
+    is_open = fields.Boolean(compute="_compute_is_open", store=True, index=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Owner",
+        index=True,
+        tracking=True,
+        domain="[('share', '=', False)]",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    backend_id = fields.Many2one(
+        "finsync.backend", string="Connector", index=True, check_company=True
+    )
+    event_id = fields.Many2one(
+        "finsync.event", string="Event", index="btree_not_null", check_company=True
+    )
+    transaction_ids = fields.Many2many(
+        "finsync.transaction",
+        "finsync_exception_transaction_rel",
+        "exception_id",
+        "transaction_id",
+        string="Transactions",
+        check_company=True,
+    )
+    dedup_key = fields.Char(
+        index="btree_not_null",
+        readonly=True,
+        help="Identifies the problem, so that it updates one open exception instead "
+        "of opening another.",
+    )
+    occurrence_count = fields.Integer(string="Occurrences", default=1, readonly=True)
+    due_date = fields.Datetime(index=True, tracking=True)
+    is_overdue = fields.Boolean(compute="_compute_is_overdue", search="_search_is_overdue")
+    age_days = fields.Integer(string="Age (days)", compute="_compute_age_days")
+    escalated = fields.Boolean(readonly=True, tracking=True)
+    reason_id = fields.Many2one("finsync.exception.reason", string="Reason Code", tracking=True)
+    resolution_note = fields.Text()
+    resolved_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
+    resolved_date = fields.Datetime(string="Closed On", readonly=True)
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    @api.depends("severity")
+    def _compute_priority_rank(self):
+        for exc in self:
+            exc.priority_rank = SEVERITY_ORDER.index(exc.severity) if exc.severity else 0
+
+    @api.depends("state")
+    def _compute_is_open(self):
+        for exc in self:
+            exc.is_open = exc.state in OPEN_STATES
+
+    @api.depends("due_date", "state")
+    def _compute_is_overdue(self):
+        now = fields.Datetime.now()
+        for exc in self:
+            exc.is_overdue = bool(exc.is_open and exc.due_date and exc.due_date < now)
+
+    def _search_is_overdue(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Unsupported search on overdue exceptions."))
+        overdue = [("state", "in", OPEN_STATES), ("due_date", "<", fields.Datetime.now())]
+        return overdue if (operator == "=") == value else ["!", "&", *overdue]
+
+    def _compute_age_days(self):
+        now = fields.Datetime.now()
+        for exc in self:
+            exc.age_days = (now - exc.create_date).days if exc.create_date else 0
+
+    @api.model
+    def _group_expand_states(self, states, domain):
+        return [key for key, _label in self._fields["state"].selection]
+
+    # ------------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------------
+    @api.constrains("state", "reason_id")
+    def _check_reason_on_close(self):
+        for exc in self:
+            if exc.state in ("resolved", "ignored") and not exc.reason_id:
+                raise ValidationError(
+                    self.env._(
+                        "Exception %(name)s: a reason code is required to close it.",
+                        name=exc.name,
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        policies = self.env["finsync.exception.sla"]._policies_for(
+            [
+                (vals.get("exception_type"), vals.get("company_id") or self.env.company.id)
+                for vals in vals_list
+            ]
+        )
+        now = fields.Datetime.now()
+        for vals in vals_list:
+            policy = policies[
+                (vals.get("exception_type"), vals.get("company_id") or self.env.company.id)
+            ]
+            if policy:
+                vals.setdefault("user_id", policy.default_user_id.id)
+                vals.setdefault("severity", policy.default_severity)
+                vals.setdefault("due_date", now + timedelta(hours=policy.sla_hours))
+        return super().create(vals_list)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_assign_to_me(self):
+        self._check_can_work()
+        self.write({"user_id": self.env.uid})
+        self.filtered(lambda exc: exc.state == "new").write({"state": "in_progress"})
+        return True
+
+    def action_start(self):
+        self._check_can_work()
+        self.write({"state": "in_progress"})
+        return True
+
+    def action_wait(self):
+        self._check_can_work()
+        self.write({"state": "waiting"})
+        return True
+
+    def action_reopen(self):
+        self._check_can_resolve()
+        closed = self.filtered(lambda exc: not exc.is_open)
+        closed.write(
+            {"state": "new", "reason_id": False, "resolved_by_id": False, "resolved_date": False}
+        )
+        for exc in closed:
+            exc.message_post(body=self.env._("Exception reopened."))
+        return True
+
+    def action_open_resolve_wizard(self):
+        self._check_can_resolve()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_base.action_finsync_exception_resolve"
+        )
+        action["context"] = {
+            "active_model": self._name,
+            "active_ids": self.ids,
+            "default_mode": self.env.context.get("finsync_resolve_mode", "resolve"),
+        }
+        return action
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+    def _check_can_work(self):
+        user = self.env.user
+        if user.has_group("finsync_base.group_finsync_accountant"):
+            return
+        foreign = self.filtered(lambda exc: exc.user_id and exc.user_id != user)
+        if foreign:
+            raise AccessError(
+                self.env._(
+                    "Exception %(name)s belongs to %(owner)s: only accountants work on "
+                    "other people's exceptions.",
+                    name=foreign[0].name,
+                    owner=foreign[0].user_id.name,
+                )
+            )
+
+    def _check_can_resolve(self):
+        if not self.env.user.has_group("finsync_base.group_finsync_accountant"):
+            raise AccessError(self.env._("Only FinSync accountants can close exceptions."))
+
+    def _close(self, reason, note=False, ignore=False):
+        """Resolve (or ignore) open exceptions with a reason code."""
+        self._check_can_resolve()
+        if not reason:
+            raise UserError(self.env._("Choose a reason code to close the exceptions."))
+        to_close = self.filtered("is_open")
+        to_close.write(
+            {
+                "state": "ignored" if ignore else "resolved",
+                "reason_id": reason.id,
+                "resolution_note": note,
+                "resolved_by_id": self.env.uid,
+                "resolved_date": fields.Datetime.now(),
+            }
+        )
+        for exc in to_close:
+            exc.message_post(
+                body=self.env._(
+                    "Closed with reason %(reason)s. %(note)s",
+                    reason=reason.display_name,
+                    note=note or "",
+                )
+            )
+        return to_close
+
+    @api.model
+    def _open_for_records(self, exception_type, records, vals_getter):
+        """One open exception per problem and record: create it, or count a recurrence."""
+        keys = {rec.id: f"{exception_type}:{rec._name}:{rec.id}" for rec in records}
+        existing = {
+            exc.dedup_key: exc
+            for exc in self.sudo().search(
+                [("dedup_key", "in", list(keys.values())), ("is_open", "=", True)]
+            )
+        }
+        vals_list = []
+        for rec in records:
+            exc = existing.get(keys[rec.id])
+            if exc:
+                exc.occurrence_count += 1
+                exc.message_post(body=self.env._("The problem occurred again."))
+                continue
+            vals = vals_getter(rec)
+            vals.update(
+                exception_type=exception_type,
+                dedup_key=keys[rec.id],
+                company_id=rec.company_id.id,
+            )
+            vals_list.append(vals)
+        # sudo: a connector's technical user opens exceptions it cannot manage.
+        return self.sudo().create(vals_list) | self.browse(
+            [exc.id for exc in existing.values()]
+        )
+
+    @api.model
+    def _cron_escalate_overdue(self, limit=500):
+        """Raise the severity of overdue exceptions once and ask someone to act."""
+        overdue = self.search(
+            [("is_overdue", "=", True), ("escalated", "=", False)], limit=limit
+        )
+        policies = self.env["finsync.exception.sla"]._policies_for(
+            [(exc.exception_type, exc.company_id.id) for exc in overdue]
+        )
+        activity_type = self.env.ref("mail.mail_activity_data_todo")
+        for exc in overdue:
+            position = SEVERITY_ORDER.index(exc.severity)
+            exc.write(
+                {
+                    "severity": SEVERITY_ORDER[min(position + 1, len(SEVERITY_ORDER) - 1)],
+                    "escalated": True,
+                }
+            )
+            exc.message_post(body=self.env._("Overdue: escalated."))
+            owner = (
+                policies[(exc.exception_type, exc.company_id.id)].escalation_user_id
+                or exc.user_id
+            )
+            if owner:
+                exc.activity_schedule(
+                    activity_type_id=activity_type.id,
+                    summary=self.env._("Overdue FinSync exception"),
+                    user_id=owner.id,
+                )
+        if overdue:
+            _logger.info("FinSync: %d overdue exceptions escalated", len(overdue))
+        return overdue

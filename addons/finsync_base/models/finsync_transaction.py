@@ -1,0 +1,294 @@
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools.canonical import KINDS
+from ..tools.redact import mask_account
+from ..tools.state_machine import STATES, is_legal
+
+_logger = logging.getLogger(__name__)
+
+class FinsyncTransaction(models.Model):
+    """The canonical money movement, whatever its source."""
+
+    _name = "finsync.transaction"
+    _description = "FinSync Transaction"
+    _inherit = ["mail.thread"]
+    _order = "booking_date desc, id desc"
+    _check_company_auto = True
+
+    # ------------------------------------------------------------------
+    # Fields
+    # ------------------------------------------------------------------
+    name = fields.Char(compute="_compute_name", store=True)
+    backend_id = fields.Many2one(
+        "finsync.backend", required=True, index=True, readonly=True, ondelete="restrict"
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    external_id = fields.Char(string="External ID", required=True, readonly=True)
+    event_id = fields.Many2one(
+        "finsync.event", string="Source Event", readonly=True, index="btree_not_null"
+    )
+    correlation_id = fields.Char(readonly=True, index="btree_not_null")
+    kind = fields.Selection(KINDS, required=True, default="bank_credit")
+    state = fields.Selection(
+        STATES, required=True, default="initiated", readonly=True, index=True, tracking=True
+    )
+    currency_id = fields.Many2one("res.currency", required=True)
+    amount = fields.Monetary(string="Gross Amount", help="Signed: money in is positive.")
+    fee_amount = fields.Monetary(string="Fee")
+    net_amount = fields.Monetary(compute="_compute_net_amount", store=True)
+    company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+    amount_company_currency = fields.Monetary(
+        currency_field="company_currency_id",
+        compute="_compute_amount_company_currency",
+        store=True,
+        string="Amount (company currency)",
+    )
+    booking_date = fields.Date(required=True, index=True)
+    value_date = fields.Date()
+    counterparty_name = fields.Char()
+    counterparty_account = fields.Char(
+        string="Counterparty Account (full)", groups="finsync_base.group_finsync_accountant"
+    )
+    counterparty_account_masked = fields.Char(
+        string="Counterparty Account", compute="_compute_account_masked", store=True
+    )
+    end_to_end_id = fields.Char(string="End-to-end ID", index="btree_not_null")
+    payment_reference = fields.Char(
+        index="btree_not_null", help="Payment intent or payment id at the source."
+    )
+    remittance = fields.Text(string="Remittance Information")
+    structured_reference = fields.Char(help="Structured creditor reference (ISO 11649, ...)")
+    bank_reference = fields.Char()
+    partner_id = fields.Many2one("res.partner", check_company=True, index="btree_not_null")
+    statement_line_id = fields.Many2one(
+        "account.bank.statement.line", check_company=True, index="btree_not_null", readonly=True
+    )
+    invoice_ids = fields.Many2many("account.move", string="Invoices", check_company=True)
+    payment_ids = fields.Many2many("account.payment", string="Payments", check_company=True)
+    reversed_transaction_id = fields.Many2one(
+        "finsync.transaction", string="Reverses", check_company=True, index="btree_not_null"
+    )
+    transition_ids = fields.One2many(
+        "finsync.transaction.transition", "transaction_id", readonly=True
+    )
+    exception_ids = fields.Many2many(
+        "finsync.exception",
+        "finsync_exception_transaction_rel",
+        "transaction_id",
+        "exception_id",
+        readonly=True,
+    )
+    payload_text = fields.Text(
+        related="event_id.payload_text", groups="finsync_base.group_finsync_accountant"
+    )
+
+    _sql_constraints = [
+        (
+            "external_id_unique",
+            "UNIQUE(backend_id, external_id)",
+            "A transaction with this external id already exists for this connector.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    @api.depends("external_id", "backend_id.name")
+    def _compute_name(self):
+        for tx in self:
+            tx.name = f"{tx.backend_id.name or ''}/{tx.external_id or ''}"
+
+    @api.depends("amount", "fee_amount", "currency_id")
+    def _compute_net_amount(self):
+        for tx in self:
+            tx.net_amount = tx.currency_id.round(tx.amount - tx.fee_amount)
+
+    @api.depends("amount", "currency_id", "company_id", "booking_date")
+    def _compute_amount_company_currency(self):
+        # One rate lookup per (currency, company, date), not per transaction.
+        rates = {}
+        for tx in self:
+            company_currency = tx.company_id.currency_id
+            if not tx.currency_id or tx.currency_id == company_currency:
+                tx.amount_company_currency = tx.amount
+                continue
+            key = (tx.currency_id, tx.company_id, tx.booking_date)
+            if key not in rates:
+                rates[key] = self.env["res.currency"]._get_conversion_rate(
+                    tx.currency_id,
+                    company_currency,
+                    tx.company_id,
+                    tx.booking_date or fields.Date.context_today(tx),
+                )
+            tx.amount_company_currency = company_currency.round(tx.amount * rates[key])
+
+    @api.depends("counterparty_account")
+    def _compute_account_masked(self):
+        for tx in self.sudo():
+            tx.counterparty_account_masked = mask_account(tx.counterparty_account)
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        transactions = super(
+            FinsyncTransaction, self.with_context(finsync_transition=True)
+        ).create(vals_list)
+        transactions = transactions.with_context(finsync_transition=False)
+        reason = self.env.context.get("finsync_reason") or self.env._("Received")
+        self.env["finsync.transaction.transition"].create(
+            [
+                {
+                    "transaction_id": tx.id,
+                    "from_state": False,
+                    "to_state": tx.state,
+                    "reason": reason,
+                    "event_id": tx.event_id.id,
+                }
+                for tx in transactions
+            ]
+        )
+        return transactions
+
+    def write(self, vals):
+        if "state" in vals and not self.env.context.get("finsync_transition"):
+            raise UserError(
+                self.env._(
+                    "The state of a FinSync transaction changes only through its "
+                    "transitions (initiated, acknowledged, settled, reconciled, "
+                    "rejected, reversed)."
+                )
+            )
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # State machine
+    # ------------------------------------------------------------------
+    def _transition(self, to_state, reason=None, event=None):
+        """Move every transaction to ``to_state``; an illegal move raises and moves none."""
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        for tx in self:
+            if not is_legal(tx.state, to_state):
+                raise UserError(
+                    self.env._(
+                        "Transaction %(name)s cannot go from %(from_state)s to %(to_state)s.",
+                        name=tx.name,
+                        from_state=labels.get(tx.state, tx.state),
+                        to_state=labels.get(to_state, to_state),
+                    )
+                )
+        history = [
+            {
+                "transaction_id": tx.id,
+                "from_state": tx.state,
+                "to_state": to_state,
+                "reason": reason,
+                "event_id": (event or tx.event_id).id,
+            }
+            for tx in self
+        ]
+        self.with_context(finsync_transition=True).write({"state": to_state})
+        self.env["finsync.transaction.transition"].create(history)
+        return True
+
+    def action_transition(self):
+        """Button: move to the state given in the context (``finsync_to_state``)."""
+        to_state = self.env.context.get("finsync_to_state")
+        reason = self.env.context.get("finsync_reason") or self.env._("Changed by hand")
+        return self._transition(to_state, reason=reason)
+
+    # ------------------------------------------------------------------
+    # Upsert from canonical values
+    # ------------------------------------------------------------------
+    @api.model
+    def _upsert_canonical(self, event, vals_list):
+        """Create or update the transactions an event describes (see tools.canonical).
+
+        Existing transactions (same connector and external id) move to the new
+        state when the transition is legal; stale updates are ignored, so
+        out-of-order deliveries end in the same state as in-order ones.
+        """
+        backend = event.backend_id
+        currencies = self._prefetch_currencies(event, vals_list)
+        existing = {
+            tx.external_id: tx
+            for tx in self.search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("external_id", "in", [vals["external_id"] for vals in vals_list]),
+                ]
+            )
+        }
+        to_create, moves = [], {}
+        for vals in vals_list:
+            tx = existing.get(vals["external_id"])
+            if not tx:
+                to_create.append(self._prepare_canonical_vals(event, vals, currencies))
+            elif tx.state != vals["state"] and is_legal(tx.state, vals["state"]):
+                moves.setdefault((vals["state"], vals.get("reason")), []).append(tx.id)
+            elif tx.state != vals["state"]:
+                _logger.info(
+                    "FinSync transaction %s: stale update %s -> %s ignored (correlation %s)",
+                    tx.id,
+                    tx.state,
+                    vals["state"],
+                    event.correlation_id,
+                )
+        created = self.with_context(
+            finsync_reason=self.env._("Received in event %(name)s", name=event.name)
+        ).create(to_create)
+        for (to_state, reason), ids in moves.items():
+            self.browse(ids)._transition(
+                to_state,
+                reason=reason or self.env._("Updated by event %(name)s", name=event.name),
+                event=event,
+            )
+        return created
+
+    @api.model
+    def _prefetch_currencies(self, event, vals_list):
+        codes = {vals["currency"] for vals in vals_list}
+        currencies = {
+            currency.name: currency
+            for currency in self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", list(codes))])
+        }
+        missing = sorted(codes - set(currencies))
+        if missing:
+            raise UserError(
+                self.env._(
+                    "Event %(event)s: unknown currency %(codes)s.",
+                    event=event.name,
+                    codes=", ".join(missing),
+                )
+            )
+        return currencies
+
+    @api.model
+    def _prepare_canonical_vals(self, event, vals, currencies):
+        return {
+            "backend_id": event.backend_id.id,
+            "company_id": event.company_id.id,
+            "event_id": event.id,
+            "correlation_id": event.correlation_id,
+            "external_id": vals["external_id"],
+            "kind": vals["kind"],
+            "state": vals["state"],
+            "currency_id": currencies[vals["currency"]].id,
+            "amount": float(vals["amount"]),
+            "fee_amount": float(vals["fee"]),
+            "booking_date": vals["booking_date"],
+            "value_date": vals["value_date"],
+            "counterparty_name": vals["counterparty_name"],
+            "counterparty_account": vals["counterparty_account"],
+            "remittance": vals["remittance"],
+            "structured_reference": vals["structured_reference"],
+            "end_to_end_id": vals["end_to_end_id"],
+            "payment_reference": vals["payment_reference"],
+            "bank_reference": vals["bank_reference"],
+        }

@@ -1,0 +1,1 @@
+"""Pure helpers of FinSync: no Odoo imports, tested without a database."""

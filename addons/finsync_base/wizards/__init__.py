@@ -1,0 +1,2 @@
+from . import finsync_exception_assign
+from . import finsync_exception_resolve

@@ -1,0 +1,188 @@
+# shellcheck shell=bash
+# Shared by setup/run, setup/test and setup/odoo: locations, checks and installers.
+# Every location can be overridden from the environment; see README.md "Configuration".
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ODOO_SRC="${ODOO_SRC:-/opt/odoo-18.0}"
+FINSYNC_HOME="${FINSYNC_HOME:-/var/lib/finsync}"
+FINSYNC_VENV="${FINSYNC_VENV:-$FINSYNC_HOME/venv}"
+FINSYNC_PGDATA="${FINSYNC_PGDATA:-$FINSYNC_HOME/pgdata}"
+FINSYNC_PG_SOCKET="${FINSYNC_PG_SOCKET:-$FINSYNC_HOME/run}"
+FINSYNC_PG_PORT="${FINSYNC_PG_PORT:-5433}"
+FINSYNC_PG_USER="${FINSYNC_PG_USER:-finsync}"
+FINSYNC_HTTP_PORT="${FINSYNC_HTTP_PORT:-8069}"
+FINSYNC_DB="${FINSYNC_DB:-finsync_demo}"
+FINSYNC_DATA_DIR="${FINSYNC_DATA_DIR:-$FINSYNC_HOME/data}"
+PG_VERSION=15
+PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
+ODOO_CONFIG="$REPO_ROOT/.odoo-config"
+PYTHON="${PYTHON:-python3}"
+
+# Every installable FinSync addon, in dependency order.
+finsync_addons() {
+    local manifest
+    for manifest in "$REPO_ROOT"/addons/*/__manifest__.py; do
+        basename "$(dirname "$manifest")"
+    done | sort
+}
+
+die() {
+    echo "finsync: error: $*" >&2
+    exit 1
+}
+
+info() {
+    echo "finsync: $*" >&2
+}
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "'$*' needs root and sudo is not available: run it as root, then run this command again"
+    fi
+}
+
+# --- Odoo source ----------------------------------------------------------
+
+check_odoo_src() {
+    [ -f "$ODOO_SRC/odoo/release.py" ] && [ -f "$ODOO_SRC/setup.py" ] \
+        || die "no Odoo source tree at ODOO_SRC=$ODOO_SRC (expected odoo/release.py and setup.py there): put an Odoo 18.0 community tree there or set ODOO_SRC to one"
+    grep -q "^version_info = (18, 0," "$ODOO_SRC/odoo/release.py" \
+        || die "ODOO_SRC=$ODOO_SRC is not Odoo 18.0 ($(grep -m1 '^version_info' "$ODOO_SRC/odoo/release.py")): set ODOO_SRC to an Odoo 18.0 tree"
+}
+
+# --- Debian packages ------------------------------------------------------
+
+ensure_system_packages() {
+    local missing=()
+    [ -x "$PG_BIN/pg_ctl" ] || missing+=("postgresql-$PG_VERSION")
+    command -v pg_config >/dev/null 2>&1 || missing+=(libpq-dev)
+    [ -f /usr/include/ldap.h ] || missing+=(libldap2-dev)
+    [ -f /usr/include/sasl/sasl.h ] || missing+=(libsasl2-dev)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        command -v apt-get >/dev/null 2>&1 \
+            || die "missing system packages (${missing[*]}) and no apt-get: install them by hand"
+        info "installing Debian packages: ${missing[*]}"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+# --- Python virtualenv ----------------------------------------------------
+
+_python_stamp() {
+    cat "$ODOO_SRC/requirements.txt" "$REPO_ROOT/requirements.txt" | sha256sum | cut -d' ' -f1
+    echo "$ODOO_SRC"
+}
+
+_pip_install() {
+    # pip's own chatter goes to a log; its errors are shown when it fails.
+    "$FINSYNC_VENV/bin/python" -m pip install --disable-pip-version-check "$@" \
+        >>"$FINSYNC_HOME/pip.log" 2>&1 \
+        || { tail -n 30 "$FINSYNC_HOME/pip.log" >&2; die "pip install $* failed: see $FINSYNC_HOME/pip.log"; }
+}
+
+ensure_python_env() {
+    local stamp_file="$FINSYNC_VENV/.finsync-stamp" stamp
+    stamp="$(_python_stamp)"
+    if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
+        return 0
+    fi
+    info "preparing the Python environment in $FINSYNC_VENV (first run takes a few minutes)"
+    command -v "$PYTHON" >/dev/null 2>&1 || die "no $PYTHON on PATH: install Python 3.10 to 3.12 or set PYTHON"
+    [ -x "$FINSYNC_VENV/bin/python" ] || "$PYTHON" -m venv "$FINSYNC_VENV"
+    local pip=(_pip_install)
+    "${pip[@]}" --upgrade pip wheel "setuptools<70"
+    # psycopg2 and python-ldap have no wheels for Odoo's pins: build them against
+    # the Debian headers with the old setuptools their setup.py needs.
+    local odoo_reqs="$FINSYNC_HOME/odoo-requirements.txt"
+    # cbor2 5.4.2 (Odoo's pin for Python < 3.12) no longer builds: 5.6.2 is API-compatible.
+    sed -E 's/^cbor2==5\.4\.2.*/cbor2==5.6.2/' "$ODOO_SRC/requirements.txt" > "$odoo_reqs"
+    grep -E '^(psycopg2|python-ldap)==' "$odoo_reqs" > "$FINSYNC_HOME/odoo-build-requirements.txt"
+    "${pip[@]}" --no-build-isolation -r "$FINSYNC_HOME/odoo-build-requirements.txt"
+    "${pip[@]}" -r "$odoo_reqs"
+    # Compat mode keeps the real odoo package importable next to the OCA
+    # wheels that install into site-packages/odoo/addons.
+    "${pip[@]}" --no-deps -e "$ODOO_SRC" --config-settings editable_mode=compat
+    "${pip[@]}" -r "$REPO_ROOT/requirements.txt"
+    echo "$stamp" > "$stamp_file"
+}
+
+# --- PostgreSQL -----------------------------------------------------------
+
+_pg_owner() {
+    # PostgreSQL refuses to run as root: the Debian 'postgres' user owns the cluster then.
+    if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi
+}
+
+_as_pg_owner() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_in_use() {
+    # Something answers on 127.0.0.1:$1.
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+ensure_postgres() {
+    mkdir -p "$FINSYNC_HOME"
+    local owner
+    owner="$(_pg_owner)"
+    if [ ! -f "$FINSYNC_PGDATA/PG_VERSION" ]; then
+        info "creating the project's PostgreSQL cluster in $FINSYNC_PGDATA"
+        mkdir -p "$FINSYNC_PGDATA"
+        chown "$owner" "$FINSYNC_PGDATA"
+        chmod 700 "$FINSYNC_PGDATA"
+        # Local development cluster: reachable only through its socket directory
+        # and 127.0.0.1, trusted there. Production uses its own PostgreSQL.
+        _as_pg_owner "$PG_BIN/initdb" -D "$FINSYNC_PGDATA" -U postgres -A trust -E UTF8 \
+            --locale=C.UTF-8 >/dev/null
+    fi
+    mkdir -p "$FINSYNC_PG_SOCKET"
+    chown "$owner" "$FINSYNC_PG_SOCKET"
+    if ! _as_pg_owner "$PG_BIN/pg_ctl" -D "$FINSYNC_PGDATA" status >/dev/null 2>&1; then
+        if port_in_use "$FINSYNC_PG_PORT"; then
+            die "port $FINSYNC_PG_PORT is in use by another program: set FINSYNC_PG_PORT to a free port for FinSync's PostgreSQL"
+        fi
+        info "starting PostgreSQL $PG_VERSION on 127.0.0.1:$FINSYNC_PG_PORT"
+        _as_pg_owner "$PG_BIN/pg_ctl" -D "$FINSYNC_PGDATA" -l "$FINSYNC_PGDATA/server.log" -w -t 60 \
+            -o "-p $FINSYNC_PG_PORT -k $FINSYNC_PG_SOCKET -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+            start >/dev/null \
+            || die "PostgreSQL did not start: see $FINSYNC_PGDATA/server.log"
+    fi
+    export PGHOST="$FINSYNC_PG_SOCKET" PGPORT="$FINSYNC_PG_PORT"
+    if ! psql -U postgres -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='$FINSYNC_PG_USER'" | grep -q 1; then
+        psql -U postgres -d postgres -qc "CREATE ROLE \"$FINSYNC_PG_USER\" LOGIN CREATEDB" >/dev/null
+    fi
+    export PGUSER="$FINSYNC_PG_USER"
+}
+
+db_exists() {
+    psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$1'" | grep -q 1
+}
+
+# --- Odoo -----------------------------------------------------------------
+
+odoo_bin() {
+    # Runs odoo-bin from the repository root, where .odoo-config's relative
+    # addons path points at our addons; PG* variables carry the connection.
+    local command=()
+    case "${1:-}" in shell|server|scaffold|db|neutralize|obfuscate|populate|upgrade_code) command=("$1"); shift ;; esac
+    (cd "$REPO_ROOT" && "$FINSYNC_VENV/bin/python" "$ODOO_SRC/odoo-bin" "${command[@]}" -c "$ODOO_CONFIG" \
+        --data-dir "$FINSYNC_DATA_DIR" "$@")
+}
+
+prepare_all() {
+    check_odoo_src
+    ensure_system_packages
+    mkdir -p "$FINSYNC_HOME" "$FINSYNC_DATA_DIR"
+    ensure_python_env
+    ensure_postgres
+}
