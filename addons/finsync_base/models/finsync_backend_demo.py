@@ -92,7 +92,9 @@ class FinsyncBackend(models.Model):
             "missing_reference",
             by_ref["DEMO-0007"],
             lambda tx: {
-                "name": self.env._("Structured reference %(ref)s matches no invoice", ref=tx.remittance),
+                "name": self.env._(
+                    "Structured reference %(ref)s matches no invoice", ref=tx.remittance
+                ),
                 "backend_id": backend.id,
                 "transaction_ids": [fields.Command.set(tx.ids)],
                 "severity": "low",

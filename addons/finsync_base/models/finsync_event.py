@@ -155,9 +155,7 @@ class FinsyncEvent(models.Model):
             return self.browse()
         inserted = self._insert_ingest_rows(backend, list(prepared.values()))
         self._store_payloads(inserted, prepared)
-        stored = self.search(
-            [("backend_id", "=", backend.id), ("dedup_key", "in", list(prepared))]
-        )
+        stored = self.search([("backend_id", "=", backend.id), ("dedup_key", "in", list(prepared))])
         by_key = {event.dedup_key: event for event in stored}
         if inserted:
             _logger.info(
@@ -309,8 +307,10 @@ class FinsyncEvent(models.Model):
         try:
             return self._process()
         except RetryableJobError as err:
-            job = self.env["queue.job"].sudo().search(
-                [("uuid", "=", self.env.context.get("job_uuid"))], limit=1
+            job = (
+                self.env["queue.job"]
+                .sudo()
+                .search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
             )
             if job and job.retry + 1 >= job.max_retries:
                 self._record_failure(err, dead=True)
@@ -338,9 +338,7 @@ class FinsyncEvent(models.Model):
                 event._record_failure(err)
             else:
                 done |= event
-        done.write(
-            {"state": "done", "processed_at": fields.Datetime.now(), "last_error": False}
-        )
+        done.write({"state": "done", "processed_at": fields.Datetime.now(), "last_error": False})
         for event in done:
             event.attempts += 1
         done.backend_id._mark_sync_success()

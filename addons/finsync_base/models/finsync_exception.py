@@ -269,16 +269,12 @@ class FinsyncException(models.Model):
             )
             vals_list.append(vals)
         # sudo: a connector's technical user opens exceptions it cannot manage.
-        return self.sudo().create(vals_list) | self.browse(
-            [exc.id for exc in existing.values()]
-        )
+        return self.sudo().create(vals_list) | self.browse([exc.id for exc in existing.values()])
 
     @api.model
     def _cron_escalate_overdue(self, limit=500):
         """Raise the severity of overdue exceptions once and ask someone to act."""
-        overdue = self.search(
-            [("is_overdue", "=", True), ("escalated", "=", False)], limit=limit
-        )
+        overdue = self.search([("is_overdue", "=", True), ("escalated", "=", False)], limit=limit)
         policies = self.env["finsync.exception.sla"]._policies_for(
             [(exc.exception_type, exc.company_id.id) for exc in overdue]
         )
@@ -293,8 +289,7 @@ class FinsyncException(models.Model):
             )
             exc.message_post(body=self.env._("Overdue: escalated."))
             owner = (
-                policies[(exc.exception_type, exc.company_id.id)].escalation_user_id
-                or exc.user_id
+                policies[(exc.exception_type, exc.company_id.id)].escalation_user_id or exc.user_id
             )
             if owner:
                 exc.activity_schedule(

@@ -33,9 +33,7 @@ class FinsyncExceptionSla(models.Model):
     company_id = fields.Many2one(
         "res.company", help="Leave empty for a policy that applies to every company."
     )
-    sla_hours = fields.Integer(
-        string="Resolve Within (hours)", required=True, default=48
-    )
+    sla_hours = fields.Integer(string="Resolve Within (hours)", required=True, default=48)
     default_user_id = fields.Many2one(
         "res.users",
         string="Default Owner",

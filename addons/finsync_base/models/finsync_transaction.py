@@ -9,6 +9,7 @@ from ..tools.state_machine import STATES, is_legal
 
 _logger = logging.getLogger(__name__)
 
+
 class FinsyncTransaction(models.Model):
     """The canonical money movement, whatever its source."""
 
@@ -39,7 +40,9 @@ class FinsyncTransaction(models.Model):
     amount = fields.Monetary(string="Gross Amount", help="Signed: money in is positive.")
     fee_amount = fields.Monetary(string="Fee")
     net_amount = fields.Monetary(compute="_compute_net_amount", store=True)
-    company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+    company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Company Currency"
+    )
     amount_company_currency = fields.Monetary(
         currency_field="company_currency_id",
         compute="_compute_amount_company_currency",
@@ -135,9 +138,9 @@ class FinsyncTransaction(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
-        transactions = super(
-            FinsyncTransaction, self.with_context(finsync_transition=True)
-        ).create(vals_list)
+        transactions = super(FinsyncTransaction, self.with_context(finsync_transition=True)).create(
+            vals_list
+        )
         transactions = transactions.with_context(finsync_transition=False)
         reason = self.env.context.get("finsync_reason") or self.env._("Received")
         self.env["finsync.transaction.transition"].create(

@@ -1,0 +1,88 @@
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import FinsyncCommon
+
+
+@tagged("post_install", "-at_install")
+class TestTransactionStateMachine(FinsyncCommon):
+    def _transaction(self, state="initiated", ext="TX-1"):
+        event = self._ingest(self._payload((ext, "100.00", state)))
+        event._process()
+        return event.transaction_ids
+
+    def test_legal_path_is_tracked_with_who_when_why(self):
+        tx = self._transaction()
+        self.assertEqual(tx.state, "initiated")
+        tx.with_user(self.accountant_user)._transition("acknowledged", reason="Bank accepted")
+        tx.with_user(self.accountant_user)._transition("settled", reason="Booked")
+        tx._transition("reconciled", reason="Matched INV/1")
+        tx._transition("settled", reason="Undo: wrong invoice")
+        history = tx.transition_ids.sorted("id")
+        self.assertEqual(
+            [(h.from_state, h.to_state) for h in history],
+            [
+                (False, "initiated"),
+                ("initiated", "acknowledged"),
+                ("acknowledged", "settled"),
+                ("settled", "reconciled"),
+                ("reconciled", "settled"),
+            ],
+        )
+        self.assertEqual(history[1].user_id, self.accountant_user)
+        self.assertEqual(history[1].reason, "Bank accepted")
+        self.assertTrue(all(h.date for h in history))
+        self.assertEqual(history[0].event_id, tx.event_id)
+
+    def test_illegal_transition_names_both_states_and_changes_nothing(self):
+        tx = self._transaction(state="rejected")
+        with self.assertRaises(UserError) as caught:
+            tx._transition("settled")
+        message = str(caught.exception)
+        self.assertIn("Rejected", message)
+        self.assertIn("Settled", message)
+        self.assertEqual(tx.state, "rejected")
+        self.assertEqual(len(tx.transition_ids), 1)
+
+    def test_batch_transition_is_all_or_nothing(self):
+        event = self._ingest(self._payload(("A", "1.00", "initiated"), ("B", "2.00", "settled")))
+        event._process()
+        txs = event.transaction_ids
+        with self.assertRaises(UserError):
+            txs._transition("acknowledged")
+        self.assertEqual(sorted(txs.mapped("state")), ["initiated", "settled"])
+
+    def test_state_cannot_be_written_directly(self):
+        tx = self._transaction()
+        with self.assertRaises(UserError):
+            tx.write({"state": "reconciled"})
+        self.assertEqual(tx.state, "initiated")
+
+    def test_ui_button_moves_state(self):
+        tx = self._transaction()
+        tx.with_user(self.accountant_user).with_context(
+            finsync_to_state="settled"
+        ).action_transition()
+        self.assertEqual(tx.state, "settled")
+        self.assertEqual(tx.transition_ids.sorted("id")[-1].user_id, self.accountant_user)
+
+    def test_out_of_order_updates_end_in_the_same_state(self):
+        in_order = [("OO-1", "10.00", s) for s in ("initiated", "acknowledged", "settled")]
+        shuffled = [in_order[2], in_order[0], in_order[1]]
+        for index, row in enumerate(shuffled):
+            self._ingest(self._payload(row), external_id=f"delivery-{index}")._process()
+        tx = self.env["finsync.transaction"].search(
+            [("backend_id", "=", self.backend.id), ("external_id", "=", "OO-1")]
+        )
+        self.assertEqual(len(tx), 1)
+        self.assertEqual(tx.state, "settled")
+
+    def test_amounts_are_exact_and_net_of_fee(self):
+        payload = self._payload(("FEE-1", "100.10"))
+        payload = payload.replace('"amount": "100.10"', '"amount": "100.10", "fee": "2.95"')
+        event = self._ingest(payload)
+        event._process()
+        tx = event.transaction_ids
+        self.assertEqual(tx.currency_id.compare_amounts(tx.net_amount, 97.15), 0)
+        self.assertEqual(tx.currency_id.compare_amounts(tx.amount_company_currency, 100.10), 0)
+        self.assertEqual(tx.counterparty_account_masked, "****6769")
