@@ -3,12 +3,12 @@
 Run by setup/test through pytest-odoo (``pytest --odoo-database=DB tests``).
 """
 
-from odoo.tests import TransactionCase
+from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.queue_job.job import Job
-from odoo.addons.queue_job.tests.common import trap_jobs
 
 
+@tagged("standard", "post_install", "-at_install")
 class TestFoundationScenarios(TransactionCase):
     def test_demo_shows_every_state_and_open_exceptions(self):
         backend = self.env.ref("finsync_base.demo_backend_bank")
@@ -58,8 +58,7 @@ class TestFoundationScenarios(TransactionCase):
         event = self.env["finsync.event"]._ingest(
             backend, [{"payload": payload, "external_id": "scenario-1"}]
         )
-        with trap_jobs():
-            event._enqueue_processing()
+        event._enqueue_processing()
         job = Job.load(self.env, event.job_uuid)
         job.perform()
         self.assertEqual(event.state, "done")

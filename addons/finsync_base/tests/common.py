@@ -12,6 +12,8 @@ class FinsyncCommon(AccountTestInvoicingCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        # The accounting test user configures connectors in these tests.
+        cls.env.user.groups_id += cls.env.ref("finsync_base.group_finsync_admin")
         company = cls.env.company
         cls.backend = cls.env["finsync.backend"].create(
             {

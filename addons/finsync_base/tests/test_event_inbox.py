@@ -2,7 +2,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.exception import RetryableJobError
-from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.addons.queue_job.job import Job
 
 from .common import FinsyncCommon
 
@@ -102,25 +102,24 @@ class TestEventInbox(FinsyncCommon):
 
     def test_processing_is_enqueued_on_the_connector_channel(self):
         event = self._ingest(self._payload(("J-1", "3.00")))
-        with trap_jobs() as trap:
-            event._enqueue_processing()
-            trap.assert_jobs_count(1, only=event._process_job)
-            trap.assert_enqueued_job(
-                event._process_job,
-                args=(),
-                kwargs={},
-                properties={"channel": "root.finsync.generic", "max_retries": 5},
-            )
-            self.assertEqual(event.state, "queued")
-            trap.perform_enqueued_jobs()
+        event._enqueue_processing()
+        self.assertEqual(event.state, "queued")
+        job = self.env["queue.job"].sudo().search([("uuid", "=", event.job_uuid)])
+        self.assertEqual(len(job), 1)
+        self.assertEqual(job.method_name, "_process_job")
+        self.assertEqual(job.channel, "root.finsync.generic")
+        self.assertEqual(job.max_retries, self.backend.max_attempts)
+        self.assertEqual(job.records.ids, event.ids)
+        self.assertEqual(job.state, "pending")
+        # What the job runner does.
+        Job.load(self.env, job.uuid).perform()
         self.assertEqual(event.state, "done")
         self.assertEqual(len(event.transaction_ids), 1)
 
     def test_transient_failures_are_retried_then_dead_lettered(self):
         event = self._ingest(self._payload(("T-1", "3.00")))
         job_model = self.env["queue.job"].sudo()
-        with trap_jobs():
-            event._enqueue_processing()
+        event._enqueue_processing()
         job = job_model.search([("uuid", "=", event.job_uuid)])
         self.assertEqual(event.job_id, job)
 

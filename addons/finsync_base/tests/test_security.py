@@ -9,9 +9,17 @@ class TestSecurity(FinsyncCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company_b = cls.company_data_2["company"]
-        cls.backend_b = cls.env["finsync.backend"].create(
-            {"name": "Company B bank", "company_id": cls.company_b.id, "client_secret": "b-secret"}
+        cls.company_b = cls.setup_other_company()["company"]
+        cls.backend_b = (
+            cls.env["finsync.backend"]
+            .sudo()
+            .create(
+                {
+                    "name": "Company B bank",
+                    "company_id": cls.company_b.id,
+                    "client_secret": "b-secret",
+                }
+            )
         )
         event = cls.env["finsync.event"]._ingest(
             cls.backend_b, [{"payload": cls._payload(("B-1", "10.00")), "external_id": "b1"}]
@@ -21,7 +29,7 @@ class TestSecurity(FinsyncCommon):
         cls.exc_b = cls.env["finsync.exception"].create(
             {"name": "B problem", "exception_type": "unmatched", "company_id": cls.company_b.id}
         )
-        cls.backend.client_secret = "a-secret"
+        cls.backend.sudo().client_secret = "a-secret"
         cls.admin_user = new_test_user(
             cls.env,
             login="fs_admin",

@@ -9,6 +9,11 @@ registry.category("web_tour.tours").add("finsync_exception_tour", {
     url: "/odoo",
     steps: () => [
         {
+            content: "Open the apps menu",
+            trigger: ".o_navbar_apps_menu button",
+            run: "click",
+        },
+        {
             content: "Open Accounting",
             trigger: ".o_app[data-menu-xmlid='account.menu_finance']",
             run: "click",
