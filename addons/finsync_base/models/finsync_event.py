@@ -48,7 +48,12 @@ class FinsyncEvent(models.Model):
     # ------------------------------------------------------------------
     name = fields.Char(required=True, readonly=True)
     backend_id = fields.Many2one(
-        "finsync.backend", required=True, readonly=True, index=True, ondelete="restrict"
+        "finsync.backend",
+        string="Connector",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="restrict",
     )
     backend_type = fields.Selection(related="backend_id.backend_type")
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)

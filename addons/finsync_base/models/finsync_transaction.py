@@ -24,7 +24,12 @@ class FinsyncTransaction(models.Model):
     # ------------------------------------------------------------------
     name = fields.Char(compute="_compute_name", store=True)
     backend_id = fields.Many2one(
-        "finsync.backend", required=True, index=True, readonly=True, ondelete="restrict"
+        "finsync.backend",
+        string="Connector",
+        required=True,
+        index=True,
+        readonly=True,
+        ondelete="restrict",
     )
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     external_id = fields.Char(string="External ID", required=True, readonly=True)

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from .state_machine import STATES
 
-KINDS = (
+KINDS = [
     ("bank_credit", "Bank credit"),
     ("bank_debit", "Bank debit"),
     ("charge", "Charge"),
@@ -32,7 +32,7 @@ KINDS = (
     ("payout", "Payout"),
     ("dispute", "Dispute"),
     ("adjustment", "Adjustment"),
-)
+]
 KIND_CODES = frozenset(code for code, _label in KINDS)
 STATE_CODES = frozenset(code for code, _label in STATES)
 TEXT_KEYS = (

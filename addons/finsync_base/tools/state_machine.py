@@ -5,14 +5,14 @@ settlement and ``reversed`` after it. Undoing a reconciliation brings a
 transaction back to ``settled``. ``rejected`` and ``reversed`` are final.
 """
 
-STATES = (
+STATES = [
     ("initiated", "Initiated"),
     ("acknowledged", "Acknowledged"),
     ("settled", "Settled"),
     ("reconciled", "Reconciled"),
     ("rejected", "Rejected"),
     ("reversed", "Reversed"),
-)
+]
 
 TRANSITIONS = {
     "initiated": frozenset({"acknowledged", "settled", "rejected"}),

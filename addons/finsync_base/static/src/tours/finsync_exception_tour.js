@@ -85,5 +85,23 @@ registry.category("web_tour.tours").add("finsync_exception_tour", {
             content: "The exception is resolved",
             trigger: ".o_statusbar_status .o_arrow_button_current:contains('Resolved')",
         },
+        {
+            content: "Back to the FinSync menu",
+            trigger: ".o_menu_sections button:contains('FinSync')",
+            run: "click",
+        },
+        {
+            content: "Open the transactions",
+            trigger: ".dropdown-item:contains('Transactions')",
+            run: "click",
+        },
+        {
+            content: "Transactions show their kind and state in words",
+            trigger: ".o_list_view td[name='kind']:contains('Bank credit')",
+        },
+        {
+            content: "... with a state badge",
+            trigger: ".o_list_view td[name='state'] .badge:contains('Settled')",
+        },
     ],
 });
