@@ -1,0 +1,6 @@
+from . import finsync_backend
+from . import finsync_bank_profile
+from . import account_bank_statement_line
+from . import account_journal
+from . import finsync_bank_importer
+from . import finsync_event

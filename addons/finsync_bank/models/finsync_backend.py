@@ -1,0 +1,41 @@
+from odoo import api, fields, models
+
+
+class FinsyncBackend(models.Model):
+    _inherit = "finsync.backend"
+
+    backend_type = fields.Selection(
+        selection_add=[("bank_file", "Bank statement files")],
+        ondelete={"bank_file": "cascade"},
+    )
+    bank_profile_id = fields.Many2one(
+        "finsync.bank.profile",
+        string="CSV/XLSX Profile",
+        help="How this bank's CSV or Excel files are read.",
+    )
+    max_file_size_mb = fields.Integer(
+        string="Largest File (MB)",
+        default=50,
+        help="Files over this size are refused before they are read.",
+    )
+
+    @api.model
+    def _get_bank_file_backend(self, company):
+        """The company's connector for imported statement files (created on first use)."""
+        backend = self.search(
+            [("backend_type", "=", "bank_file"), ("company_id", "=", company.id)], limit=1
+        )
+        if not backend:
+            # sudo: accountants import files; only admins create connectors by hand.
+            backend = (
+                self.sudo()
+                .create(
+                    {
+                        "name": self.env._("Bank statement files"),
+                        "backend_type": "bank_file",
+                        "company_id": company.id,
+                    }
+                )
+                .sudo(False)
+            )
+        return backend

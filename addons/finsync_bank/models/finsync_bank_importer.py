@@ -1,0 +1,375 @@
+import logging
+import re
+
+from odoo import Command, api, models
+from odoo.exceptions import UserError
+
+from ..parsers import ParseError, parse_file
+
+_logger = logging.getLogger(__name__)
+
+# Parser warnings that mean the file does not add up: the import opens an exception.
+MISMATCH_WARNINGS = ("totals_mismatch", "balance_mismatch")
+
+
+def sanitize_account(number):
+    """Account numbers compared as Odoo compares them: alphanumerics, upper case."""
+    return re.sub(r"[^A-Za-z0-9]", "", number or "").upper()
+
+
+class FinsyncBankImporter(models.AbstractModel):
+    """Bank statement files into canonical transactions and Odoo statements.
+
+    The flow, one overridable step each: ``_parse_file`` (bytes -> ParseResult,
+    errors naming file and line), ``_resolve_journals`` (account and currency ->
+    bank journal), ``_import_statements`` (transactions, statements and lines,
+    skipping lines imported before), ``_check_continuity`` (gaps and totals ->
+    exceptions). Everything runs in the caller's transaction: an import lands
+    whole or not at all.
+    """
+
+    _name = "finsync.bank.importer"
+    _description = "FinSync Bank Statement Import"
+
+    # ------------------------------------------------------------------
+    # Parsing
+    # ------------------------------------------------------------------
+    @api.model
+    def _parse_file(self, filename, data, profile=None, max_bytes=None):
+        try:
+            return parse_file(data, filename=filename, profile=profile, max_bytes=max_bytes)
+        except ParseError as err:
+            raise UserError(self._parse_error_message(filename, err)) from err
+
+    @api.model
+    def _parse_error_message(self, filename, err):
+        where = err.where()
+        if where:
+            return self.env._(
+                "%(file)s, %(where)s: %(problem)s", file=filename, where=where, problem=err.message
+            )
+        return self.env._("%(file)s: %(problem)s", file=filename, problem=err.message)
+
+    # ------------------------------------------------------------------
+    # Journals
+    # ------------------------------------------------------------------
+    @api.model
+    def _resolve_journals(self, filename, statements, journal=None):
+        """The bank journal of each statement, by account number and currency."""
+        journals = self.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "in", self.env.companies.ids)]
+        )
+        by_account = {}
+        for candidate in journals:
+            number = sanitize_account(candidate.bank_account_id.acc_number)
+            if number:
+                by_account.setdefault(number, self.env["account.journal"])
+                by_account[number] |= candidate
+        return [self._journal_for(filename, st, journal, by_account) for st in statements]
+
+    @api.model
+    def _journal_for(self, filename, statement, journal, by_account):
+        account = sanitize_account(statement.account)
+        candidates = self.env["account.journal"]
+        for number, found in by_account.items():
+            if account and (
+                number == account or number.endswith(account) or account.endswith(number)
+            ):
+                candidates |= found
+        if statement.currency:
+            candidates = candidates.filtered(
+                lambda j: (j.currency_id or j.company_id.currency_id).name == statement.currency
+            )
+        if journal:
+            if account and journal.bank_account_id and journal not in candidates:
+                raise UserError(
+                    self.env._(
+                        "%(file)s: the statement of account %(account)s (%(currency)s) does "
+                        "not belong to journal %(journal)s.",
+                        file=filename,
+                        account=statement.account,
+                        currency=statement.currency or "",
+                        journal=journal.display_name,
+                    )
+                )
+            self._check_currency(filename, statement, journal)
+            return journal
+        if len(candidates) != 1:
+            raise UserError(
+                self.env._(
+                    "%(file)s: no single bank journal for account %(account)s in "
+                    "%(currency)s (%(count)s found). Set this account number on one bank "
+                    "journal, or import from that journal.",
+                    file=filename,
+                    account=statement.account or "?",
+                    currency=statement.currency or "?",
+                    count=len(candidates),
+                )
+            )
+        return candidates
+
+    @api.model
+    def _check_currency(self, filename, statement, journal):
+        journal_currency = (journal.currency_id or journal.company_id.currency_id).name
+        if statement.currency and statement.currency != journal_currency:
+            raise UserError(
+                self.env._(
+                    "%(file)s: the statement is in %(currency)s but journal %(journal)s "
+                    "keeps %(journal_currency)s.",
+                    file=filename,
+                    currency=statement.currency,
+                    journal=journal.display_name,
+                    journal_currency=journal_currency,
+                )
+            )
+
+    # ------------------------------------------------------------------
+    # Import
+    # ------------------------------------------------------------------
+    @api.model
+    def _import_event(self, event, journal=None, profile=None):
+        """Import one stored file event; returns ``{"new": n, "duplicate": m, ...}``."""
+        filename = event.payload_filename or event.name
+        result = self._parse_file(
+            filename,
+            event._get_raw_payload(),
+            profile=profile,
+            max_bytes=event.backend_id.max_file_size_mb * 1024 * 1024,
+        )
+        journals = self._resolve_journals(filename, result.statements, journal)
+        summary = self._import_statements(event, result, journals)
+        summary["exceptions"] = self._check_continuity(event, result, journals, summary)
+        _logger.info(
+            "FinSync bank file event %s (%s): %d new lines, %d already imported",
+            event.id,
+            result.format,
+            summary["new"],
+            summary["duplicate"],
+        )
+        return summary
+
+    @api.model
+    def _import_statements(self, event, result, journals):
+        unique_ids = [tx.unique_id for st in result.statements for tx in st.transactions]
+        existing = set(
+            self.env["finsync.transaction"]
+            .search([("backend_id", "=", event.backend_id.id), ("external_id", "in", unique_ids)])
+            .mapped("external_id")
+        )
+        statement_vals, tx_vals, new_by_statement = [], [], []
+        currencies = self._currencies(result, journals)
+        for statement, journal in zip(result.statements, journals, strict=True):
+            new = [tx for tx in statement.transactions if tx.unique_id not in existing]
+            existing.update(tx.unique_id for tx in new)
+            new_by_statement.append(new)
+            currency = currencies[statement.currency or self._journal_currency(journal)]
+            tx_vals += [
+                (self._prepare_transaction(event, statement, tx, currency), journal.id)
+                for tx in new
+            ]
+            booked = [tx for tx in new if tx.extra.get("status") != "pending"]
+            if booked:
+                statement_vals.append(self._prepare_statement(event, statement, journal, booked))
+        statements = self.env["account.bank.statement"].create(statement_vals)
+        line_ids = {
+            (line.journal_id.id, line.finsync_import_id): line.id for line in statements.line_ids
+        }
+        for vals, journal_id in tx_vals:
+            vals["statement_line_id"] = line_ids.get((journal_id, vals["external_id"]))
+        transactions = (
+            self.env["finsync.transaction"]
+            .with_context(finsync_reason=self.env._("Imported from %(file)s", file=event.name))
+            .create([vals for vals, _journal in tx_vals])
+        )
+        new_count = sum(len(new) for new in new_by_statement)
+        return {
+            "new": new_count,
+            "duplicate": len(unique_ids) - new_count,
+            "statements": statements,
+            "transactions": transactions,
+            "new_by_statement": new_by_statement,
+        }
+
+    @api.model
+    def _journal_currency(self, journal):
+        return (journal.currency_id or journal.company_id.currency_id).name
+
+    @api.model
+    def _currencies(self, result, journals):
+        codes = {self._journal_currency(journal) for journal in journals}
+        codes |= {st.currency for st in result.statements if st.currency}
+        codes |= {tx.currency for st in result.statements for tx in st.transactions if tx.currency}
+        currencies = {
+            currency.name: currency
+            for currency in self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", list(codes))])
+        }
+        missing = sorted(codes - set(currencies))
+        if missing:
+            raise UserError(
+                self.env._("Unknown currency %(codes)s in the file.", codes=", ".join(missing))
+            )
+        return currencies
+
+    @api.model
+    def _prepare_transaction(self, event, statement, tx, currency):
+        pending = tx.extra.get("status") == "pending"
+        vals = {
+            "backend_id": event.backend_id.id,
+            "company_id": event.company_id.id,
+            "event_id": event.id,
+            "correlation_id": event.correlation_id,
+            "external_id": tx.unique_id,
+            "kind": "bank_credit" if tx.amount >= 0 else "bank_debit",
+            "state": "acknowledged" if pending else "settled",
+            "currency_id": currency.id,
+            "amount": float(tx.amount),
+            "booking_date": tx.booking_date or tx.value_date or statement.closing_date,
+            "value_date": tx.value_date,
+            "counterparty_name": tx.counterparty_name,
+            "counterparty_account": tx.counterparty_account,
+            "remittance": tx.remittance,
+            "structured_reference": tx.structured_reference,
+            "end_to_end_id": tx.end_to_end_id,
+            "bank_reference": tx.bank_reference,
+        }
+        return vals
+
+    @api.model
+    def _prepare_statement(self, event, statement, journal, booked):
+        total = sum((tx.amount for tx in booked), start=type(booked[0].amount)(0))
+        vals = {
+            "name": statement.statement_id or event.payload_filename or event.name,
+            "journal_id": journal.id,
+            "date": statement.closing_date
+            or max(tx.booking_date for tx in booked if tx.booking_date),
+            "line_ids": [
+                Command.create(self._prepare_statement_line(statement, tx, journal))
+                for tx in booked
+            ],
+        }
+        if statement.closing_balance is not None:
+            vals["balance_end_real"] = float(statement.closing_balance)
+            # Lines imported before are not repeated: the statement starts where
+            # its new lines begin.
+            vals["balance_start"] = float(statement.closing_balance - total)
+        elif statement.opening_balance is not None:
+            vals["balance_start"] = float(statement.opening_balance)
+        return vals
+
+    @api.model
+    def _prepare_statement_line(self, statement, tx, journal):
+        label = tx.remittance or tx.counterparty_name or tx.bank_reference or "/"
+        return {
+            "date": tx.booking_date or tx.value_date or statement.closing_date,
+            "payment_ref": label[:2000],
+            "amount": float(tx.amount),
+            "partner_name": tx.counterparty_name,
+            "account_number": tx.counterparty_account,
+            "transaction_type": tx.bank_transaction_code,
+            "finsync_import_id": tx.unique_id,
+            "journal_id": journal.id,
+        }
+
+    # ------------------------------------------------------------------
+    # Continuity
+    # ------------------------------------------------------------------
+    @api.model
+    def _check_continuity(self, event, result, journals, summary):
+        """Open an exception where a statement does not continue the last one or add up."""
+        problems = []
+        last_closing = {}
+        for statement, journal in zip(result.statements, journals, strict=True):
+            if journal.id not in last_closing:
+                previous = self._previous_statement(journal, summary["statements"], statement)
+                last_closing[journal.id] = (
+                    (previous.name, previous.balance_end_real) if previous else None
+                )
+            problems += self._statement_problems(statement, journal, last_closing[journal.id])
+            if statement.closing_balance is not None:
+                last_closing[journal.id] = (
+                    statement.statement_id or statement.account,
+                    float(statement.closing_balance),
+                )
+        by_type = {}
+        for exception_type, description in problems:
+            by_type.setdefault(exception_type, []).append(description)
+        exceptions = self.env["finsync.exception"]
+        for exception_type, descriptions in by_type.items():
+            exceptions |= exceptions._open_for_records(
+                exception_type,
+                event,
+                self._problem_vals_getter(exception_type, "\n".join(descriptions)),
+            )
+        return exceptions
+
+    @api.model
+    def _problem_vals_getter(self, exception_type, description):
+        def vals(event):
+            return {
+                "name": self._problem_title(exception_type, event),
+                "description": description,
+                "backend_id": event.backend_id.id,
+                "event_id": event.id,
+            }
+
+        return vals
+
+    @api.model
+    def _problem_title(self, exception_type, event):
+        if exception_type == "statement_gap":
+            return self.env._("Statement gap in %(file)s", file=event.name)
+        return self.env._("Balances do not add up in %(file)s", file=event.name)
+
+    @api.model
+    def _statement_problems(self, statement, journal, previous):
+        problems = []
+        currency = journal.currency_id or journal.company_id.currency_id
+        for warning in statement.warnings:
+            if warning.code in MISMATCH_WARNINGS:
+                problems.append(("balance_mismatch", warning.message))
+        opening, closing = statement.opening_balance, statement.closing_balance
+        booked = [tx for tx in statement.transactions if tx.extra.get("status") != "pending"]
+        if opening is not None and closing is not None:
+            total = sum(tx.amount for tx in booked)
+            if currency.compare_amounts(float(opening + total), float(closing)):
+                problems.append(
+                    (
+                        "balance_mismatch",
+                        self.env._(
+                            "Account %(account)s: opening %(opening)s plus lines %(total)s "
+                            "is not the closing balance %(closing)s.",
+                            account=statement.account,
+                            opening=opening,
+                            total=total,
+                            closing=closing,
+                        ),
+                    )
+                )
+        if opening is not None and previous:
+            previous_name, previous_closing = previous
+            if currency.compare_amounts(previous_closing, float(opening)):
+                problems.append(
+                    (
+                        "statement_gap",
+                        self.env._(
+                            "Account %(account)s: the statement opens at %(opening)s but "
+                            "the previous statement %(previous)s closed at %(closing)s.",
+                            account=statement.account,
+                            opening=opening,
+                            previous=previous_name,
+                            closing=previous_closing,
+                        ),
+                    )
+                )
+        return problems
+
+    @api.model
+    def _previous_statement(self, journal, imported, statement):
+        domain = [("journal_id", "=", journal.id), ("id", "not in", imported.ids)]
+        if statement.opening_date:
+            domain.append(("date", "<=", statement.opening_date))
+        return self.env["account.bank.statement"].search(
+            domain, order="date desc, id desc", limit=1
+        )

@@ -1,0 +1,845 @@
+"""SWIFT MT940 (customer statement) and MT942 (interim transaction report) parser.
+
+Contract (see ``base``): ``FORMAT``, ``sniff(data)`` and ``parse(data, filename=None)``
+returning a ``ParseResult`` whose format is ``"mt940"``, or ``"mt942"`` when every
+message of the file is an MT942. Pure Python, no Odoo imports.
+
+Handled:
+
+- one or several statements per file, bare or wrapped in SWIFT blocks
+  ``{1:...}{2:...}{4: ... -}``, with bank preambles (``ABNANL2A``/``940``, ``:940:``),
+  SOH/ETX, ``\\x1a``, NUL bytes and ``\\r\\n``/``\\r``/``\\n`` line endings;
+- encodings: UTF-8, else the best of cp1252, iso-8859-2, cp852 (DOS Latin-2 of
+  Hungarian CMI exports) and latin-1, recorded in ``statement.extra["encoding"]``;
+- fields :20: :21: :25: :28:/:28C: :60F:/:60M: :61: :86: :62F:/:62M: :64: :65:
+  and the MT942 fields :13:/:13D: :34F: :90D: :90C:;
+- :86: dialects, tried in order: numbered subfields after a 3-digit code with ``?``
+  (German SEPA, DK standard), ``~`` (ING Romania), ``+`` (BRD), ``>`` (Triodos) or ``<``
+  separators; slash-keyed ``/EREF/.../CNTP/.../REMI/...`` (ING, ABN AMRO, Rabobank,
+  Triodos, Knab); mBank's ``KEY: value;`` layout; PostFinance's labelled layout; a
+  leading ``IBAN name`` line (SNS); anything else is free text. Rabobank's own
+  layouts carry the counterparty on the :61: line itself (account on the next line,
+  or the old padded ``reference   name`` form) and fill what :86: leaves empty.
+
+Amounts are signed for the account holder: ``D`` and ``RC`` (reversal of a credit)
+lines are negative, ``C`` and ``RD`` positive; ``RC``/``RD`` set ``extra["reversal"]``.
+MT942 lines are intraday (``extra["status"] = "pending"``).
+
+ParseError codes: ``empty``, ``not_mt940`` (no :20: statement), ``missing_account``
+(no :25:), ``balance`` / ``statement_line`` / ``date`` / ``amount`` (unreadable
+field; ``amount`` also for a dot used as decimal separator), ``truncated`` (the file
+stops inside an MT940 statement before its closing balance). Every error carries the
+1-based line of the original file. ParseWarning codes: ``date_adjusted``,
+``missing_balance``, ``balance_mismatch``, ``currency_mismatch``,
+``control_total_mismatch``.
+"""
+
+import datetime
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .base import (
+    ParsedStatement,
+    ParsedTransaction,
+    ParseError,
+    ParseResult,
+    ParseWarning,
+    assign_unique_ids,
+    lenient_date,
+)
+
+FORMAT = "mt940"
+MT942_FORMAT = "mt942"
+
+# Single-byte encodings tried when the file is not UTF-8; the one that reads most
+# non-ASCII bytes as letters wins, earlier entries winning ties (see _decode).
+_FALLBACK_ENCODINGS = ("cp1252", "iso-8859-2", "cp852", "latin-1")
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$")
+# {1:..}{2:..}{3:{108:..}} headers, optionally followed by the opening of block 4.
+_BLOCK_HEADER = re.compile(r"^((?:\{[1-35]:(?:[^{}]|\{[^{}]*\})*\})*)(\{4:)?")
+_MESSAGE_TYPE = re.compile(r"\{2:[IO](\d{3})")
+_MESSAGE_END = re.compile(r"^-\}?(\{5:.*)?\s*$")
+_SNIFF = re.compile(rb"(^|[\r\n{])(\{4:)?[\r\n]*:20:.{0,40}[\r\n]+(?:[^\r\n]*[\r\n]+){0,12}?:25:")
+
+_BALANCE = re.compile(r"^([DC])(\d{6})([A-Z]{3})([\d.,]+)$")
+_STATEMENT_LINE = re.compile(
+    r"^(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
+    r"(?P<amount>[\d.,]+)(?P<code>[A-Z][A-Z0-9]{3})(?P<rest>.*)$"
+)
+# Rabobank pads the 16-character customer reference with spaces and puts the
+# counterparty name after it on the same line.
+_PADDED_REFERENCE = re.compile(r"^(\S.{0,15}?)\s{2,}(\S.*)$")
+_SWIFT_AMOUNT = re.compile(r"^\d+(,\d*)?$")
+_DATETIME = re.compile(r"^(\d{6})(\d{2})(\d{2})(?:([+-])(\d{2})(\d{2}))?$")
+_SUM_ENTRIES = re.compile(r"^(\d*)([A-Z]{3})([\d.,]+)$")
+_FLOOR_LIMIT = re.compile(r"^([A-Z]{3})([DC]?)([\d.,]+)$")
+_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+_LOCAL_ACCOUNT = re.compile(r"^\d{7,10}$")
+_NO_REFERENCE = ("NONREF", "NOTPROVIDED")
+# ING puts the name of the :86: key holding the reference ("EREF", "PREF") in :61:.
+_POINTER_REFERENCES = ("EREF", "PREF", "KREF", "MARF", "KREF+")
+
+
+@dataclass
+class _Field:
+    """One tag of the file: its value lines (continuations included) and 1-based line."""
+
+    tag: str
+    lines: list
+    line: int
+
+    @property
+    def value(self):
+        return self.lines[0].strip()
+
+
+@dataclass
+class _Message:
+    """The fields from one :20: to the next, and whether a ``-`` terminator closed them."""
+
+    fields: list = field(default_factory=list)
+    message_type: str | None = None
+    terminated: bool = False
+
+
+# -- entry points -------------------------------------------------------------------------
+
+
+def sniff(data):
+    """Whether the bytes hold a :20: tag followed closely by a :25: tag."""
+    return bool(_SNIFF.search(data[:4096].replace(b"\x00", b"")))
+
+
+def parse(data, filename=None, **options):
+    """Read every MT940/MT942 statement of ``data`` (bytes)."""
+    if not data or not data.strip(b" \t\r\n\x00\x1a"):
+        raise ParseError("empty", "the file is empty", line=1)
+    text, encoding = _decode(data)
+    lines = [_CONTROL.sub("", line) for line in _LINE_BREAK.split(text)]
+    messages = _messages(_read_fields(lines))
+    if not messages:
+        raise ParseError("not_mt940", "no :20: statement found: not an MT940/MT942 file", line=1)
+    last_line = max(number for number, line in enumerate(lines, start=1) if line.strip())
+    statements = []
+    for index, message in enumerate(messages):
+        is_last = index == len(messages) - 1
+        statements.append(_build_statement(message, encoding, is_last, last_line))
+    types = {statement.extra["message_type"] for statement in statements}
+    return ParseResult(format=MT942_FORMAT if types == {"942"} else FORMAT, statements=statements)
+
+
+# -- decoding and tokenising ----------------------------------------------------------------
+
+
+def _decode(data):
+    """Text and encoding name: UTF-8 when valid, else the fallback reading most letters."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = None
+    for encoding in _FALLBACK_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        score = _letter_score(text)
+        if best is None or score > best[0]:
+            best = (score, text, encoding)
+    return best[1], best[2]
+
+
+def _letter_score(text):
+    """Non-ASCII letters minus non-ASCII controls: how plausible a decoding reads."""
+    score = 0
+    for char in text:
+        if char.isascii():
+            continue
+        category = unicodedata.category(char)
+        score += 1 if category.startswith("L") else -1 if category.startswith("C") else 0
+    return score
+
+
+def _strip_block_header(text):
+    """The line without SWIFT block headers, and the message type named in block 2."""
+    if not text.startswith("{"):
+        return text, None
+    header = _BLOCK_HEADER.match(text)
+    message_type = _MESSAGE_TYPE.search(header.group(1))
+    return text[header.end() :], message_type.group(1) if message_type else None
+
+
+def _read_fields(lines):
+    """Tag fields with their continuation lines; ``MT`` and ``END`` mark headers and ends."""
+    fields = []
+    current = None
+    for number, raw in enumerate(lines, start=1):
+        text, message_type = _strip_block_header(raw)
+        if message_type:
+            fields.append(_Field("MT", [message_type], number))
+        tag = _TAG.match(text)
+        if tag:
+            current = _Field(tag.group(1), [tag.group(2)], number)
+            fields.append(current)
+        elif _MESSAGE_END.match(text) and not _continues_details(current, lines, number):
+            fields.append(_Field("END", [], number))
+            current = None
+        elif current is not None and text.strip():
+            current.lines.append(text)
+    return fields
+
+
+def _continues_details(current, lines, number):
+    """A lone ``-`` inside a wrapped :86: (ING wraps ``MND-EV01`` there) is text, not an end."""
+    if current is None or current.tag != "86" or number >= len(lines):
+        return False
+    following = lines[number].strip()
+    return bool(following) and not following.startswith((":", "{", "}", "-"))
+
+
+def _messages(fields):
+    """Group the fields into statements, each opened by :20:."""
+    messages = []
+    current = None
+    pending_type = None
+    for item in fields:
+        if item.tag == "MT":
+            pending_type = item.value
+        elif item.tag == "20":
+            current = _Message(fields=[item], message_type=pending_type)
+            messages.append(current)
+            pending_type = None
+        elif item.tag == "END" and current is not None:
+            current.terminated = True
+            current = None
+        elif current is not None:
+            current.fields.append(item)
+    return messages
+
+
+# -- field values ----------------------------------------------------------------------------
+
+
+def _amount(text, line):
+    """A SWIFT amount (``1234,56``, ``0,``, ``500``) as Decimal; a dot is an error."""
+    if not _SWIFT_AMOUNT.match(text):
+        raise ParseError(
+            "amount",
+            f"{text!r} is not a SWIFT amount (digits with a decimal comma)",
+            line=line,
+            value=text,
+        )
+    return Decimal(text.replace(",", "."))
+
+
+def _date(yymmdd, warnings, line):
+    """``YYMMDD``; years before 80 are 20YY. 30 February becomes the month's last day."""
+    year = int(yymmdd[:2])
+    year += 2000 if year < 80 else 1900
+    return lenient_date(year, int(yymmdd[2:4]), int(yymmdd[4:6]), warnings, line=line)
+
+
+def _entry_date(value_date, mmdd, warnings, line):
+    """The booking date ``MMDD`` in the year that puts it nearest the value date."""
+    month, day = int(mmdd[:2]), int(mmdd[2:])
+    year = value_date.year
+    # A December booking of a January value date belongs to the year before, and
+    # a January booking of a December value date to the year after.
+    if month - value_date.month > 6:
+        year -= 1
+    elif value_date.month - month > 6:
+        year += 1
+    return lenient_date(year, month, day, warnings, line=line)
+
+
+def _balance(item, warnings):
+    """``(date, currency, signed amount)`` of a balance field such as ``C140220EUR564,35``."""
+    match = _BALANCE.match(item.value)
+    if not match:
+        raise ParseError("balance", f"{item.value!r} is not a :{item.tag}: balance", line=item.line)
+    mark, date, currency, amount = match.groups()
+    value = _amount(amount, item.line)
+    return _date(date, warnings, item.line), currency, -value if mark == "D" else value
+
+
+def _account(identification, currency):
+    """Account and bank code of :25: (``IBAN``, ``BIC/account``, ``bank/account/CUR``)."""
+    text = identification.strip().lstrip("/")
+    # ING and Rabobank append the currency to the account, Raiffeisen adds "/HUF".
+    if currency and text.upper().endswith(currency) and len(text) > len(currency):
+        text = text[: -len(currency)].rstrip(" /")
+    bank, sep, account = text.partition("/")
+    return (account.strip(), bank.strip()) if sep else (text, None)
+
+
+def _report_datetime(item):
+    """The :13D: date-time indication ``YYMMDDHHMM+hhmm`` of an MT942."""
+    match = _DATETIME.match(item.value)
+    if not match:
+        raise ParseError("date", f"{item.value!r} is not a :13D: date-time", line=item.line)
+    date = _date(match.group(1), None, item.line)
+    tzinfo = None
+    if match.group(4):
+        offset = datetime.timedelta(hours=int(match.group(5)), minutes=int(match.group(6)))
+        tzinfo = datetime.timezone(-offset if match.group(4) == "-" else offset)
+    try:
+        return datetime.datetime.combine(
+            date, datetime.time(int(match.group(2)), int(match.group(3)), tzinfo=tzinfo)
+        )
+    except ValueError as err:
+        raise ParseError("date", f"{item.value!r} has an impossible time", line=item.line) from err
+
+
+# -- statements ----------------------------------------------------------------------------
+
+
+class _StatementBuilder:
+    """Fills one ParsedStatement from the fields of one message."""
+
+    def __init__(self, encoding):
+        self.statement = ParsedStatement(
+            extra={"encoding": encoding, "forward_available_balances": []}
+        )
+        self.details = []  # (transaction, :86: lines) pairs, read once the statement is known
+        self.owner = None  # the transaction a following :86: belongs to
+        self.has_942_fields = False
+        self.handlers = {
+            "20": self._reference,
+            "21": self._related_reference,
+            "25": self._account,
+            "28": self._statement_number,
+            "28C": self._statement_number,
+            "60F": self._opening,
+            "60M": self._opening,
+            "61": self._line,
+            "86": self._information,
+            "62F": self._closing,
+            "62M": self._closing,
+            "64": self._available,
+            "65": self._forward_available,
+            "13": self._datetime,
+            "13D": self._datetime,
+            "34F": self._floor_limit,
+            "90D": self._sum_entries,
+            "90C": self._sum_entries,
+        }
+
+    def feed(self, item):
+        handler = self.handlers.get(item.tag)
+        if item.tag != "86":
+            self.owner = None
+        if handler:
+            handler(item)
+
+    def _reference(self, item):
+        self.statement.statement_id = item.value or None
+        self.statement.extra["line"] = item.line
+
+    def _related_reference(self, item):
+        self.statement.extra["related_reference"] = item.value
+
+    def _account(self, item):
+        self.statement.extra["account_identification"] = item.value
+        self.statement.extra["account_line"] = item.line
+
+    def _statement_number(self, item):
+        self.statement.extra["statement_number"] = item.value
+
+    def _opening(self, item):
+        statement = self.statement
+        date, currency, amount = _balance(item, statement.warnings)
+        statement.opening_date, statement.currency, statement.opening_balance = (
+            date,
+            currency,
+            amount,
+        )
+        statement.extra["opening_balance_type"] = "intermediate" if item.tag == "60M" else "final"
+
+    def _closing(self, item):
+        statement = self.statement
+        date, currency, amount = _balance(item, statement.warnings)
+        statement.closing_date, statement.closing_balance = date, amount
+        statement.extra["closing_balance_type"] = "intermediate" if item.tag == "62M" else "final"
+        if statement.currency and currency != statement.currency:
+            statement.warnings.append(
+                ParseWarning(
+                    "currency_mismatch",
+                    f"closing balance in {currency}, opening balance in {statement.currency}",
+                    line=item.line,
+                )
+            )
+        statement.currency = statement.currency or currency
+
+    def _available(self, item):
+        date, _currency, amount = _balance(item, self.statement.warnings)
+        self.statement.extra["available_balance"] = {"date": date, "amount": amount}
+
+    def _forward_available(self, item):
+        date, _currency, amount = _balance(item, self.statement.warnings)
+        self.statement.extra["forward_available_balances"].append({"date": date, "amount": amount})
+
+    def _line(self, item):
+        transaction = _statement_line(item, self.statement.warnings)
+        self.statement.transactions.append(transaction)
+        self.details.append((transaction, []))
+        self.owner = transaction
+
+    def _information(self, item):
+        # Rabobank repeats :86: for each line of text, so several may follow one :61:.
+        if self.owner is not None:
+            self.details[-1][1].extend(item.lines)
+            return
+        info = self.statement.extra.get("information")
+        text = " ".join(" ".join(item.lines).split())
+        self.statement.extra["information"] = f"{info} {text}" if info else text
+
+    def _datetime(self, item):
+        self.has_942_fields = True
+        self.statement.extra["report_datetime"] = _report_datetime(item)
+
+    def _floor_limit(self, item):
+        self.has_942_fields = True
+        match = _FLOOR_LIMIT.match(item.value)
+        if not match:
+            raise ParseError("amount", f"{item.value!r} is not a :34F: floor limit", line=item.line)
+        currency, mark, amount = match.groups()
+        self.statement.currency = self.statement.currency or currency
+        key = {"D": "floor_limit_debit", "C": "floor_limit_credit"}.get(mark, "floor_limit")
+        self.statement.extra[key] = _amount(amount, item.line)
+
+    def _sum_entries(self, item):
+        self.has_942_fields = True
+        match = _SUM_ENTRIES.match(item.value)
+        if not match:
+            raise ParseError("amount", f"{item.value!r} is not a :{item.tag}: sum", line=item.line)
+        count, currency, amount = match.groups()
+        value = _amount(amount, item.line)
+        key = "sum_debit_entries" if item.tag == "90D" else "sum_credit_entries"
+        self.statement.extra[key] = {
+            "count": int(count) if count else None,
+            "amount": -value if item.tag == "90D" else value,
+            "line": item.line,
+        }
+        self.statement.currency = self.statement.currency or currency
+
+
+def _build_statement(message, encoding, is_last, last_line):
+    """One ParsedStatement from one message, checked and with unique ids assigned."""
+    builder = _StatementBuilder(encoding)
+    for item in message.fields:
+        builder.feed(item)
+    statement = builder.statement
+    message_type = message.message_type or (
+        "942" if builder.has_942_fields and statement.opening_balance is None else "940"
+    )
+    statement.extra["message_type"] = message_type
+    _resolve_account(statement)
+    if message_type == "940":
+        _check_complete(statement, message, is_last, last_line)
+    for transaction, details in builder.details:
+        _finish_transaction(transaction, details, statement, message_type)
+    _check_balances(statement)
+    _check_control_totals(statement)
+    statement.extra = {key: value for key, value in statement.extra.items() if value != []}
+    return assign_unique_ids(statement)
+
+
+def _resolve_account(statement):
+    identification = statement.extra.get("account_identification")
+    if not identification:
+        raise ParseError(
+            "missing_account",
+            f"statement {statement.statement_id!r} has no :25: account identification",
+            line=statement.extra.get("line"),
+        )
+    statement.account, bank = _account(identification, statement.currency)
+    if bank:
+        statement.extra["bank_id"] = bank
+
+
+def _check_complete(statement, message, is_last, last_line):
+    """A missing balance is a warning, unless the file stops before the closing balance."""
+    if statement.closing_balance is None and is_last and not message.terminated:
+        raise ParseError(
+            "truncated",
+            f"the file ends inside statement {statement.statement_id!r}: no :62F: closing balance",
+            line=last_line,
+        )
+    for name, tag in (("opening_balance", ":60F:"), ("closing_balance", ":62F:")):
+        if getattr(statement, name) is None:
+            statement.warnings.append(
+                ParseWarning(
+                    "missing_balance",
+                    f"statement {statement.statement_id!r} has no {tag} balance",
+                    line=statement.extra.get("line"),
+                )
+            )
+
+
+def _check_balances(statement):
+    if statement.opening_balance is None or statement.closing_balance is None:
+        return
+    expected = statement.opening_balance + sum(tx.amount for tx in statement.transactions)
+    if expected != statement.closing_balance:
+        statement.warnings.append(
+            ParseWarning(
+                "balance_mismatch",
+                f"opening balance {statement.opening_balance} plus the lines makes {expected}, "
+                f"the closing balance says {statement.closing_balance}",
+                line=statement.extra.get("line"),
+            )
+        )
+
+
+def _check_control_totals(statement):
+    """MT942 :90D:/:90C: give the number and sum of the debit and credit lines."""
+    for key, sign in (("sum_debit_entries", -1), ("sum_credit_entries", 1)):
+        control = statement.extra.get(key)
+        if not control:
+            continue
+        amounts = [tx.amount for tx in statement.transactions if tx.amount * sign > 0]
+        if control["count"] not in (None, len(amounts)) or control["amount"] != sum(amounts):
+            statement.warnings.append(
+                ParseWarning(
+                    "control_total_mismatch",
+                    f"{key}: {control['count']} entries totalling {control['amount']} announced, "
+                    f"{len(amounts)} totalling {sum(amounts)} found",
+                    line=control["line"],
+                )
+            )
+
+
+# -- statement lines ------------------------------------------------------------------------
+
+
+def _statement_line(item, warnings):
+    """A ParsedTransaction from a :61: field (its :86: is applied later)."""
+    match = _STATEMENT_LINE.match(item.value)
+    if not match:
+        raise ParseError(
+            "statement_line", f"{item.value!r} is not a :61: statement line", line=item.line
+        )
+    value_date = _date(match.group("value"), warnings, item.line)
+    entry = match.group("entry")
+    mark = match.group("mark")
+    amount = _amount(match.group("amount"), item.line)
+    customer, bank_reference, same_line_details = _references(match.group("rest"))
+    extra = {"line": item.line, "customer_reference": customer}
+    if mark in ("RC", "RD"):
+        extra["reversal"] = True
+    if match.group("funds"):
+        extra["funds_code"] = match.group("funds")
+    supplementary = " ".join(line.strip() for line in item.lines[1:]) or same_line_details
+    if supplementary:
+        extra["supplementary_details"] = supplementary
+    return ParsedTransaction(
+        # Reversal of a credit (RC) takes money out, reversal of a debit (RD) puts it back.
+        amount=-amount if mark in ("D", "RC") else amount,
+        value_date=value_date,
+        # SWIFT gives the entry date only when it differs from the value date.
+        booking_date=_entry_date(value_date, entry, warnings, item.line) if entry else value_date,
+        bank_reference=bank_reference,
+        bank_transaction_code=match.group("code"),
+        end_to_end_id=None
+        if customer in (None, *_NO_REFERENCE, *_POINTER_REFERENCES)
+        else customer,
+        extra={key: value for key, value in extra.items() if value is not None},
+    )
+
+
+def _references(rest):
+    """Customer reference, bank reference (after ``//``) and same-line details of :61:."""
+    customer, sep, bank = rest.partition("//")
+    if sep:
+        return customer.strip() or None, bank.strip() or None, None
+    padded = _PADDED_REFERENCE.match(rest)
+    if padded:
+        return padded.group(1), None, padded.group(2).strip()
+    return rest.strip() or None, None, None
+
+
+def _finish_transaction(transaction, details, statement, message_type):
+    transaction.currency = statement.currency
+    transaction.extra["status"] = "pending" if message_type == "942" else "booked"
+    if details:
+        _apply_details(transaction, details)
+    _apply_rabobank_line(transaction)
+    # A counterparty equal to our own account is the bank echoing it (Triodos), and
+    # a customer reference that only repeats the counterparty account (SNS, old
+    # Rabobank) is no end-to-end id.
+    if transaction.counterparty_account == statement.account:
+        transaction.counterparty_account = None
+    if transaction.end_to_end_id and transaction.end_to_end_id in (
+        transaction.counterparty_account,
+        transaction.extra.get("counterparty_account_from_line"),
+    ):
+        transaction.end_to_end_id = None
+    transaction.extra.pop("counterparty_account_from_line", None)
+
+
+def _apply_details(transaction, lines):
+    """Set the transaction fields found in its :86: lines by the first matching dialect."""
+    transaction.extra["information"] = "\n".join(line.rstrip() for line in lines).strip()
+    name, found = next(
+        (name, found) for name, dialect in _DIALECTS if (found := dialect(lines)) is not None
+    )
+    transaction.extra["details_dialect"] = name
+    transaction.extra.update(found.pop("extra", {}))
+    for key, value in found.items():
+        if value:
+            setattr(transaction, key, value)
+
+
+def _apply_rabobank_line(transaction):
+    """Rabobank puts the counterparty on the :61: line; use it where :86: had none."""
+    details = transaction.extra.get("supplementary_details")
+    customer = transaction.extra.get("customer_reference") or ""
+    if not details:
+        return
+    compact = details.replace(" ", "")
+    if " " not in details.strip() and (_IBAN.match(compact) or _LOCAL_ACCOUNT.match(compact)):
+        transaction.counterparty_account = transaction.counterparty_account or compact
+    elif _LOCAL_ACCOUNT.match(customer):
+        # Old layout: "0121470966      W.P. Jansen": account as reference, then the name.
+        transaction.counterparty_account = transaction.counterparty_account or customer
+        transaction.counterparty_name = transaction.counterparty_name or details
+        transaction.extra["counterparty_account_from_line"] = customer
+
+
+# -- :86: dialects --------------------------------------------------------------------------
+
+
+def _clean(text):
+    """Whitespace runs collapsed; ``None`` for nothing."""
+    return " ".join((text or "").split()) or None
+
+
+def _reference(text):
+    text = _clean(text)
+    return None if text is None or text.upper() in _NO_REFERENCE else text
+
+
+_SUBFIELDS_START = re.compile(r"^\s*(\d{3})\s*([?~<>+])\d{2}")
+_PURPOSE_CODES = (*(str(n) for n in range(20, 30)), "60", "61", "62", "63")
+_SEPA_KEYWORD = re.compile(r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|COAM|OAMT)\+")
+_SEPA_EXTRA = {
+    "KREF": "customer_reference_sepa",
+    "MREF": "mandate_reference",
+    "CRED": "creditor_id",
+    "DEBT": "debtor_id",
+    "ABWA": "ultimate_party",
+    "ABWE": "ultimate_party",
+}
+
+
+def _parse_subfields(lines):
+    """``166?00GUTSCHRIFT?20...?31IBAN?32name``: a code, then numbered subfields.
+
+    Lines are wraps of one text (joined without a separator). ``?`` is the German
+    DK standard; ING Romania uses ``~``, BRD ``+``, Triodos ``>``.
+    """
+    text = "".join(lines)
+    start = _SUBFIELDS_START.match(text)
+    if not start:
+        return None
+    separator = start.group(2)
+    # A dangling separator closes some exports (ING Romania, "?" in German ones).
+    body = text[start.start(2) :].rstrip().rstrip(separator)
+    pieces = re.split(re.escape(separator) + r"(\d{2})", body)
+    subfields = {}
+    for code, value in zip(pieces[1::2], pieces[2::2], strict=True):
+        subfields[code] = subfields.get(code, "") + value
+    found = _sepa_purpose("".join(subfields.get(code, "") for code in _PURPOSE_CODES))
+    found.update(_subfield_counterparty(subfields))
+    found["extra"].update(
+        {
+            "gvc": start.group(1),
+            "booking_text": _clean(subfields.get("00")),
+            "primanota": _clean(subfields.get("10")),
+            "counterparty_bank": _clean(subfields.get("30")),
+            "text_key_extension": _clean(subfields.get("34")),
+        }
+    )
+    found["extra"] = {key: value for key, value in found["extra"].items() if value}
+    return found
+
+
+def _subfield_counterparty(subfields):
+    """Account from 38 (Polish IBAN) or 31, name from 32+33; ING Romania puts the IBAN in 33."""
+    name_tail = subfields.get("33") or ""
+    account = subfields.get("38") or subfields.get("31")
+    if not account and _IBAN.match(name_tail.replace(" ", "")):
+        account, name_tail = name_tail, ""
+    name = ((subfields.get("32") or "") + name_tail).strip(" /")
+    return {
+        "counterparty_account": (account or "").replace(" ", "") or None,
+        "counterparty_name": _clean(name),
+    }
+
+
+def _sepa_purpose(purpose):
+    """Split ``EREF+...SVWZ+...`` SEPA keywords of a purpose text."""
+    pieces = _SEPA_KEYWORD.split(purpose)
+    if len(pieces) == 1:
+        return {"remittance": _clean(purpose), "extra": {}}
+    values = {key: _clean(value) for key, value in zip(pieces[1::2], pieces[2::2], strict=True)}
+    return {
+        "end_to_end_id": _reference(values.get("EREF")),
+        "remittance": values.get("SVWZ") or _clean(purpose),
+        "extra": {name: values.get(key) for key, name in _SEPA_EXTRA.items() if values.get(key)},
+    }
+
+
+_SLASH_KEYS = (
+    "EREF|PREF|KREF|MARF|CSID|CNTP|REMI|RTRN|IBAN|BIC|NAME|ADDR|ORDP|BENM|ULTD|ULTC|ULTB"
+    "|TRTP|ISDT|PURP|SVCL|FEES|OCMT|EXCH|TRCD|BUSP|RTYP|CHGS"
+)
+_SLASH_START = re.compile(rf"^\s*/({_SLASH_KEYS})/")
+_SLASH_SPLIT = re.compile(rf"/({_SLASH_KEYS})/")
+_SLASH_EXTRA = {
+    "MARF": "mandate_reference",
+    "CSID": "creditor_id",
+    "PREF": "payment_information_id",
+    "RTRN": "return_reason",
+    "TRTP": "booking_text",
+    "ISDT": "instruction_date",
+    "ADDR": "counterparty_address",
+    "BIC": "counterparty_bic",
+    "PURP": "purpose_code",
+}
+
+
+def _parse_slash_keyed(lines):
+    """``/EREF/x//CNTP/iban/bic/name/city//REMI/USTD//text/`` (ING, ABN AMRO, Rabobank)."""
+    text = "".join(lines)  # the keys delimit the values: line breaks are mere wraps
+    if not _SLASH_START.match(text):
+        return None
+    pieces = _SLASH_SPLIT.split(text)
+    values = {
+        key: value.strip().strip("/") for key, value in zip(pieces[1::2], pieces[2::2], strict=True)
+    }
+    found = {
+        "end_to_end_id": _reference(values.get("EREF")),
+        "counterparty_account": values.get("IBAN") or None,
+        "counterparty_name": _clean(values.get("NAME")),
+        "extra": {name: _clean(values[key]) for key, name in _SLASH_EXTRA.items() if key in values},
+    }
+    if "CNTP" in values:
+        account, bic, name, city = ([*values["CNTP"].split("/"), "", "", ""])[:4]
+        found.update(counterparty_account=account.strip() or None, counterparty_name=_clean(name))
+        found["extra"].update(counterparty_bic=bic.strip() or None, counterparty_city=_clean(city))
+    if "ORDP" in values or "BENM" in values:
+        found["extra"]["counterparty_role"] = "ordering" if "ORDP" in values else "beneficiary"
+    found["remittance"], found["structured_reference"] = _slash_remittance(values.get("REMI"))
+    found["extra"] = {key: value for key, value in found["extra"].items() if value}
+    return found
+
+
+def _slash_remittance(value):
+    """``USTD//free text``, ``STRD/CUR/reference`` or plain text -> (remittance, reference)."""
+    if value is None:
+        return None, None
+    kind, _sep, body = value.partition("/")
+    if kind == "USTD":
+        return _clean(body.strip("/")), None
+    if kind == "STRD":
+        _issuer, _sep, reference = body.partition("/")
+        return None, _clean(reference.strip("/"))
+    return _clean(value), None
+
+
+_MBANK_START = re.compile(r"^(\d{3}) ([^;]*);")
+_MBANK_KEYS = {
+    "Z RACH.": "counterparty_account",
+    "NA RACH.": "counterparty_account",
+    "OD": "counterparty_name",
+    "DO": "counterparty_name",
+    "TYT.": "remittance",
+}
+
+
+def _parse_mbank(lines):
+    """mBank: ``911 TRANSAKCJA; Z RACH.: account; OD: name; TYT.: title; TNR: ...``."""
+    text = "".join(lines)  # mBank wraps at a fixed width, also inside words
+    start = _MBANK_START.match(text)
+    if not start:
+        return None
+    values = {}
+    for segment in text[start.end() :].split(";"):
+        key, sep, value = segment.partition(":")
+        if sep:
+            values[key.strip()] = _clean(value)
+    if not set(values) & set(_MBANK_KEYS):
+        return None
+    found = {target: values.get(key) for key, target in _MBANK_KEYS.items() if values.get(key)}
+    if found.get("counterparty_account"):
+        found["counterparty_account"] = found["counterparty_account"].replace(" ", "")
+    found["extra"] = {"gvc": start.group(1), "booking_text": _clean(start.group(2))}
+    if values.get("TNR"):
+        found["extra"]["transaction_number"] = values["TNR"]
+    return found
+
+
+_POSTFINANCE_LABELS = {
+    "AUFTRAGGEBER": "counterparty_name",
+    "ZAHLUNGSEMPFAENGER": "counterparty_name",
+    "ZAHLUNGSEMPFÄNGER": "counterparty_name",
+    "DONNEUR D'ORDRE": "counterparty_name",
+    "BENEFICIAIRE": "counterparty_name",
+    "BÉNÉFICIAIRE": "counterparty_name",
+    "MITTEILUNGEN": "remittance",
+    "COMMUNICATIONS": "remittance",
+    "REFERENZEN": "structured_reference",
+    "REFERENCES": "structured_reference",
+    "RÉFÉRENCES": "structured_reference",
+}
+_POSTFINANCE_SPLIT = re.compile(
+    r"\b(" + "|".join(re.escape(label) for label in _POSTFINANCE_LABELS) + r"):"
+)
+
+
+def _parse_postfinance(lines):
+    """PostFinance: ``GIRO AUS KONTO ... AUFTRAGGEBER: name MITTEILUNGEN: text``."""
+    text = " ".join(line.strip() for line in lines)
+    pieces = _POSTFINANCE_SPLIT.split(text)
+    if len(pieces) == 1:
+        return None
+    found = {"extra": {"booking_text": _clean(pieces[0])} if _clean(pieces[0]) else {}}
+    for label, value in zip(pieces[1::2], pieces[2::2], strict=True):
+        found.setdefault(_POSTFINANCE_LABELS[label], _clean(value))
+    return found
+
+
+_LEADING_ACCOUNT = re.compile(r"^\s*([A-Z]{2}\d{2}[A-Z0-9]{10,30})\s+(\S.*)$")
+
+
+def _parse_leading_account(lines):
+    """SNS / ASN: a first line ``IBAN name``, then the remittance lines."""
+    first = _LEADING_ACCOUNT.match(lines[0])
+    if not first:
+        return None
+    return {
+        "counterparty_account": first.group(1),
+        "counterparty_name": _clean(first.group(2)),
+        "remittance": _clean(" ".join(lines[1:])),
+    }
+
+
+def _parse_free_text(lines):
+    """Anything else: the text is the remittance."""
+    return {"remittance": _clean(" ".join(lines))}
+
+
+_DIALECTS = (
+    ("subfields", _parse_subfields),
+    ("slash_keyed", _parse_slash_keyed),
+    ("mbank", _parse_mbank),
+    ("postfinance", _parse_postfinance),
+    ("leading_account", _parse_leading_account),
+    ("free_text", _parse_free_text),
+)

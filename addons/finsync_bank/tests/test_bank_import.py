@@ -1,0 +1,178 @@
+import base64
+import datetime
+from decimal import Decimal
+
+from odoo.tests import tagged
+
+from odoo.addons.finsync_base.tests.common import FinsyncCommon
+
+from ..tools.generate import Line, StatementSpec, camt053, ofx, sample_lines
+
+IBAN = "NL91ABNA0417164300"
+
+
+@tagged("post_install", "-at_install")
+class TestBankImport(FinsyncCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.journal = cls.company_data["default_journal_bank"]
+        cls.journal.bank_account_id = cls.env["res.partner.bank"].create(
+            {"acc_number": IBAN, "partner_id": cls.env.company.partner_id.id}
+        )
+        cls.currency = cls.journal.currency_id or cls.env.company.currency_id
+        cls.env = cls.env(user=cls.accountant_user)
+
+    def _spec(self, count=3, opening="1000.00", start=datetime.date(2026, 1, 1), **kwargs):
+        return StatementSpec(
+            account=IBAN,
+            currency=self.currency.name,
+            opening_balance=Decimal(opening),
+            start=start,
+            end=start + datetime.timedelta(days=27),
+            lines=sample_lines(count, start=start),
+            **kwargs,
+        )
+
+    def _wizard(self, *files, journal=None):
+        attachments = self.env["ir.attachment"].create(
+            [
+                {"name": name, "datas": base64.b64encode(data), "res_model": "finsync.bank.import"}
+                for name, data in files
+            ]
+        )
+        return self.env["finsync.bank.import"].create(
+            {"attachment_ids": [(6, 0, attachments.ids)], "journal_id": journal and journal.id}
+        )
+
+    def _import(self, *files, journal=None):
+        wizard = self._wizard(*files, journal=journal)
+        wizard.action_preview()
+        self.assertEqual(wizard.state, "preview", wizard.message)
+        wizard.action_import()
+        return wizard
+
+    def _lines(self):
+        return self.env["account.bank.statement.line"].search(
+            [("journal_id", "=", self.journal.id)]
+        )
+
+    def test_camt_file_becomes_transactions_and_statement_lines(self):
+        spec = self._spec(count=4)
+        wizard = self._import(("jan.xml", camt053(spec)))
+        self.assertEqual(wizard.state, "done", wizard.message)
+        self.assertEqual(wizard.message, "4 new, 0 already imported.")
+        statement = wizard.statement_ids
+        self.assertEqual(statement.journal_id, self.journal)
+        self.assertEqual(len(statement.line_ids), 4)
+        self.assertEqual(self.currency.compare_amounts(statement.balance_start, 1000.0), 0)
+        self.assertEqual(
+            self.currency.compare_amounts(statement.balance_end_real, float(spec.closing)), 0
+        )
+        self.assertTrue(statement.is_complete)
+        transactions = statement.line_ids.finsync_transaction_ids
+        self.assertEqual(len(transactions), 4)
+        self.assertEqual(set(transactions.mapped("state")), {"settled"})
+        first = transactions.filtered(lambda t: t.end_to_end_id == "E2E-L-1")
+        self.assertEqual(first.remittance, "INV/2026/00001")
+        self.assertEqual(first.event_id, wizard.event_ids)
+        self.assertEqual(wizard.event_ids.state, "done")
+        self.assertEqual(wizard.event_ids.lines_new, 4)
+        # Every posted entry balances.
+        for move in statement.line_ids.move_id:
+            self.assertEqual(
+                self.currency.compare_amounts(
+                    sum(move.line_ids.mapped("debit")), sum(move.line_ids.mapped("credit"))
+                ),
+                0,
+            )
+
+    def test_same_or_overlapping_file_imports_nothing_twice(self):
+        spec = self._spec(count=3)
+        self._import(("jan.ofx", ofx(spec)))
+        again = self._import(("jan-copy.ofx", ofx(spec)))
+        self.assertEqual(again.message, "0 new, 3 already imported.")
+        spec.lines.append(
+            Line(Decimal("55.10"), datetime.date(2026, 1, 28), remittance="late", reference="L-X")
+        )
+        overlap = self._import(("jan-full.ofx", ofx(spec)))
+        self.assertEqual(overlap.message, "1 new, 3 already imported.")
+        self.assertEqual(len(self._lines()), 4)
+        self.assertEqual(
+            self.env["finsync.transaction"].search_count(
+                [("event_id.backend_id.backend_type", "=", "bank_file")]
+            ),
+            4,
+        )
+
+    def test_unknown_account_is_named_and_nothing_is_written(self):
+        spec = self._spec()
+        spec.account = "DE89370400440532013000"
+        wizard = self._wizard(("other.xml", camt053(spec)))
+        wizard.action_preview()
+        self.assertEqual(wizard.state, "error")
+        self.assertIn("DE89370400440532013000", wizard.message)
+        self.assertIn("other.xml", wizard.message)
+        wizard.action_import()
+        self.assertEqual(wizard.state, "error")
+        self.assertFalse(self._lines())
+        self.assertFalse(self.env["finsync.transaction"].search([("external_id", "like", "L0")]))
+        event = self.env["finsync.event"].search([("payload_filename", "=", "other.xml")])
+        self.assertEqual(event.state, "failed", "the raw file is kept for replay")
+
+    def test_bad_file_names_file_and_line_and_writes_nothing(self):
+        good = ("good.xml", camt053(self._spec()))
+        truncated = ("cut.xml", camt053(self._spec(start=datetime.date(2026, 2, 1)))[:700])
+        wizard = self._wizard(good, truncated)
+        wizard.action_import()
+        self.assertEqual(wizard.state, "error")
+        self.assertIn("cut.xml", wizard.message)
+        self.assertIn("line", wizard.message)
+        self.assertFalse(self._lines(), "the good file is not half-imported either")
+
+    def test_xml_with_external_entity_is_refused(self):
+        evil = (
+            b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">&x;</Document>'
+        )
+        wizard = self._wizard(("evil.xml", evil))
+        wizard.action_import()
+        self.assertEqual(wizard.state, "error")
+        self.assertNotIn("root:", wizard.message)
+        self.assertFalse(self._lines())
+
+    def test_continuity_gap_and_totals_open_exceptions(self):
+        self._import(("jan.xml", camt053(self._spec(opening="1000.00"))))
+        february = self._spec(opening="5.00", start=datetime.date(2026, 2, 1))
+        february.statement_id = "STMT-2"
+        wizard = self._import(("feb.xml", camt053(february)))
+        self.assertEqual(wizard.exception_ids.exception_type, "statement_gap")
+        self.assertIn("5.00", wizard.exception_ids.description)
+        march = self._spec(opening="0", start=datetime.date(2026, 3, 1))
+        march.statement_id = "STMT-3"
+        march.opening_balance = february.closing
+        march.closing_balance = Decimal("1.00")
+        wizard = self._import(("mar.xml", camt053(march)))
+        self.assertIn("balance_mismatch", wizard.exception_ids.mapped("exception_type"))
+
+    def test_dropping_files_on_the_bank_journal_opens_the_import(self):
+        attachment = self.env["ir.attachment"].create(
+            {"name": "drop.ofx", "datas": base64.b64encode(ofx(self._spec()))}
+        )
+        action = self.journal.create_document_from_attachment(attachment.ids)
+        self.assertEqual(action["res_model"], "finsync.bank.import")
+        wizard = self.env["finsync.bank.import"].with_context(**action["context"]).create({})
+        self.assertEqual(wizard.journal_id, self.journal)
+        self.assertEqual(wizard.attachment_ids, attachment)
+        wizard.action_preview()
+        self.assertEqual(wizard.preview_ids.new_count, 3)
+        self.assertEqual(wizard.preview_ids.journal_id, self.journal)
+
+    def test_replay_of_an_imported_file_duplicates_nothing(self):
+        wizard = self._import(("jan.xml", camt053(self._spec(count=5))))
+        event = wizard.event_ids
+        event.with_user(self.manager_user).with_context(finsync_process_now=True).action_replay()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(event.lines_new, 0)
+        self.assertEqual(event.lines_duplicate, 5)
+        self.assertEqual(len(self._lines()), 5)

@@ -1,0 +1,51 @@
+import datetime
+from decimal import Decimal
+
+from odoo.tests import BaseCase, tagged
+
+from ..parsers.base import (
+    ParsedStatement,
+    ParsedTransaction,
+    ParseError,
+    assign_unique_ids,
+    lenient_date,
+    parse_amount,
+)
+
+
+@tagged("post_install", "-at_install")
+class TestParserBase(BaseCase):
+    def test_amounts_in_every_locale(self):
+        self.assertEqual(parse_amount("1.234,56", ",", "."), Decimal("1234.56"))
+        self.assertEqual(parse_amount("-12,5", ","), Decimal("-12.5"))
+        self.assertEqual(parse_amount("12.50-"), Decimal("-12.50"))
+        self.assertEqual(parse_amount("(7.00)"), Decimal("-7.00"))
+        with self.assertRaises(ParseError) as caught:
+            parse_amount("12.50", ",", line=4)
+        self.assertEqual((caught.exception.code, caught.exception.line), ("amount_locale", 4))
+        with self.assertRaises(ParseError):
+            parse_amount("abc")
+
+    def test_impossible_value_date_is_the_months_last_day(self):
+        warnings = []
+        self.assertEqual(lenient_date(2026, 2, 30, warnings, line=7), datetime.date(2026, 2, 28))
+        self.assertEqual(warnings[0].line, 7)
+        with self.assertRaises(ParseError):
+            lenient_date(2026, 13, 1)
+
+    def test_unique_ids_are_stable_and_distinct(self):
+        def statement():
+            return ParsedStatement(
+                account="NL91ABNA0417164300",
+                transactions=[
+                    ParsedTransaction(amount=Decimal("5"), booking_date=datetime.date(2026, 1, 1)),
+                    ParsedTransaction(amount=Decimal("5"), booking_date=datetime.date(2026, 1, 1)),
+                    ParsedTransaction(amount=Decimal("7"), bank_reference="REF1"),
+                ],
+            )
+
+        first = [tx.unique_id for tx in assign_unique_ids(statement()).transactions]
+        second = [tx.unique_id for tx in assign_unique_ids(statement()).transactions]
+        self.assertEqual(first, second)
+        self.assertEqual(len(set(first)), 3)
+        self.assertTrue(first[2].endswith("REF1"))
