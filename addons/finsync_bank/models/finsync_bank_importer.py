@@ -1,13 +1,15 @@
 import logging
 import re
 
-from odoo import Command, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 
 from ..parsers import ParseError, parse_file
 
 _logger = logging.getLogger(__name__)
 
+# Files with more new lines than this are posted in jobs, not in the request.
+SYNC_POSTING_LIMIT = 2000
 # Parser warnings that mean the file does not add up: the import opens an exception.
 MISMATCH_WARNINGS = ("totals_mismatch", "balance_mismatch")
 
@@ -138,6 +140,7 @@ class FinsyncBankImporter(models.AbstractModel):
         )
         journals = self._resolve_journals(filename, result.statements, journal)
         summary = self._import_statements(event, result, journals)
+        summary["jobs"] = self._post(summary["transactions"])
         summary["exceptions"] = self._check_continuity(event, result, journals, summary)
         _logger.info(
             "FinSync bank file event %s (%s): %d new lines, %d already imported",
@@ -150,45 +153,68 @@ class FinsyncBankImporter(models.AbstractModel):
 
     @api.model
     def _import_statements(self, event, result, journals):
+        """Transactions for the lines not imported before, and a statement per account.
+
+        Statement lines are posted afterwards (``_post``): at once for usual
+        files, in jobs for large ones.
+        """
         unique_ids = [tx.unique_id for st in result.statements for tx in st.transactions]
         existing = set(
             self.env["finsync.transaction"]
             .search([("backend_id", "=", event.backend_id.id), ("external_id", "in", unique_ids)])
             .mapped("external_id")
         )
-        statement_vals, tx_vals, new_by_statement = [], [], []
         currencies = self._currencies(result, journals)
+        plan = []
         for statement, journal in zip(result.statements, journals, strict=True):
             new = [tx for tx in statement.transactions if tx.unique_id not in existing]
             existing.update(tx.unique_id for tx in new)
-            new_by_statement.append(new)
-            currency = currencies[statement.currency or self._journal_currency(journal)]
-            tx_vals += [
-                (self._prepare_transaction(event, statement, tx, currency), journal.id)
-                for tx in new
-            ]
             booked = [tx for tx in new if tx.extra.get("status") != "pending"]
-            if booked:
-                statement_vals.append(self._prepare_statement(event, statement, journal, booked))
-        statements = self.env["account.bank.statement"].create(statement_vals)
-        line_ids = {
-            (line.journal_id.id, line.finsync_import_id): line.id for line in statements.line_ids
-        }
-        for vals, journal_id in tx_vals:
-            vals["statement_line_id"] = line_ids.get((journal_id, vals["external_id"]))
+            plan.append((statement, journal, new, booked))
+        statements = self.env["account.bank.statement"].create(
+            [
+                self._prepare_statement(event, statement, journal, booked)
+                for statement, journal, _new, booked in plan
+                if booked
+            ]
+        )
+        statement_iter = iter(statements)
+        tx_vals = []
+        for statement, journal, new, booked in plan:
+            bank_statement = next(statement_iter) if booked else statements.browse()
+            currency = currencies[statement.currency or self._journal_currency(journal)]
+            booked_ids = {id(tx) for tx in booked}
+            for tx in new:
+                vals = self._prepare_transaction(event, statement, tx, currency)
+                vals["bank_journal_id"] = journal.id
+                if id(tx) in booked_ids:
+                    vals["bank_statement_id"] = bank_statement.id
+                tx_vals.append(vals)
         transactions = (
             self.env["finsync.transaction"]
-            .with_context(finsync_reason=self.env._("Imported from %(file)s", file=event.name))
-            .create([vals for vals, _journal in tx_vals])
+            .with_context(
+                mail_create_nolog=True,
+                tracking_disable=True,
+                finsync_reason=self.env._("Imported from %(file)s", file=event.name),
+            )
+            .create(tx_vals)
         )
-        new_count = sum(len(new) for new in new_by_statement)
+        new_count = len(tx_vals)
         return {
             "new": new_count,
             "duplicate": len(unique_ids) - new_count,
             "statements": statements,
             "transactions": transactions,
-            "new_by_statement": new_by_statement,
         }
+
+    @api.model
+    def _post(self, transactions, sync_limit=SYNC_POSTING_LIMIT):
+        """Post the statement lines now, or in jobs when there are many."""
+        to_post = transactions.filtered("bank_statement_id")
+        if len(to_post) <= sync_limit:
+            to_post._post_statement_lines()
+            return []
+        return to_post._enqueue_posting()
 
     @api.model
     def _journal_currency(self, journal):
@@ -233,6 +259,7 @@ class FinsyncBankImporter(models.AbstractModel):
             "structured_reference": tx.structured_reference,
             "end_to_end_id": tx.end_to_end_id,
             "bank_reference": tx.bank_reference,
+            "bank_transaction_code": tx.bank_transaction_code,
         }
         return vals
 
@@ -242,12 +269,6 @@ class FinsyncBankImporter(models.AbstractModel):
         vals = {
             "name": statement.statement_id or event.payload_filename or event.name,
             "journal_id": journal.id,
-            "date": statement.closing_date
-            or max(tx.booking_date for tx in booked if tx.booking_date),
-            "line_ids": [
-                Command.create(self._prepare_statement_line(statement, tx, journal))
-                for tx in booked
-            ],
         }
         if statement.closing_balance is not None:
             vals["balance_end_real"] = float(statement.closing_balance)
@@ -256,21 +277,8 @@ class FinsyncBankImporter(models.AbstractModel):
             vals["balance_start"] = float(statement.closing_balance - total)
         elif statement.opening_balance is not None:
             vals["balance_start"] = float(statement.opening_balance)
+            vals["balance_end_real"] = float(statement.opening_balance + total)
         return vals
-
-    @api.model
-    def _prepare_statement_line(self, statement, tx, journal):
-        label = tx.remittance or tx.counterparty_name or tx.bank_reference or "/"
-        return {
-            "date": tx.booking_date or tx.value_date or statement.closing_date,
-            "payment_ref": label[:2000],
-            "amount": float(tx.amount),
-            "partner_name": tx.counterparty_name,
-            "account_number": tx.counterparty_account,
-            "transaction_type": tx.bank_transaction_code,
-            "finsync_import_id": tx.unique_id,
-            "journal_id": journal.id,
-        }
 
     # ------------------------------------------------------------------
     # Continuity

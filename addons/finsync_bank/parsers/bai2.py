@@ -115,9 +115,8 @@ class _Record:
 class _Fields:
     """Reads the comma-separated fields of a record one after the other."""
 
-    def __init__(self, text, record):
+    def __init__(self, text):
         self.rest = text
-        self.record = record
 
     def take(self):
         if self.rest is None:
@@ -137,15 +136,17 @@ class _Fields:
 
 @dataclass
 class _Account:
+    """An open account: its statement, record count and control total so far."""
+
     statement: ParsedStatement
-    record: _Record
     records: int = 0
     total: Decimal = Decimal(0)
 
 
 @dataclass
 class _Group:
-    record: _Record
+    """An open group: as-of date, currency and what its 98 trailer must announce."""
+
     as_of: object = None
     currency: str | None = None
     records: int = 0
@@ -381,15 +382,15 @@ class _Reader:
     def _file_header(self, record):
         if self.header is not None:
             raise ParseError("structure", "a second 01 file header", line=record.line)
-        fields = _Fields(record.body(), record)
+        fields = _Fields(record.body())
         keys = ("sender", "receiver", "creation_date", "creation_time", "file_id")
         self.header = dict(zip(keys, (fields.take() for _key in keys), strict=True))
 
     def _group_header(self, record):
         self._expect(record, group=False, account=False)
-        fields = _Fields(record.body(), record)
+        fields = _Fields(record.body())
         receiver, originator, status = fields.take(), fields.take(), fields.take()
-        self.group = _Group(record, as_of=_date(fields.take(), record, self.result.warnings))
+        self.group = _Group(as_of=_date(fields.take(), record, self.result.warnings))
         self.group.records = record.count
         as_of_time = fields.take()
         self.group.currency = fields.take().upper() or None
@@ -402,7 +403,7 @@ class _Reader:
 
     def _account_header(self, record):
         self._expect(record, group=True, account=False)
-        fields = _Fields(record.body(), record)
+        fields = _Fields(record.body())
         number = fields.take()
         if not number:
             raise ParseError("missing", "03 record without an account number", line=record.line)
@@ -419,7 +420,7 @@ class _Reader:
             file_id=self.header["file_id"],
             sender=self.header["sender"],
         )
-        self.account = _Account(statement, record, records=record.count)
+        self.account = _Account(statement, records=record.count)
         self._summaries(fields, record)
 
     def _summaries(self, fields, record):
@@ -460,7 +461,7 @@ class _Reader:
                 "structure", "16 transaction detail before any 03 account record", line=record.line
             )
         statement = self.account.statement
-        fields = _Fields(_strip_terminator(record.parts[0]), record)
+        fields = _Fields(_strip_terminator(record.parts[0]))
         code = _type_code(fields.take(), record)
         raw = _raw_amount(fields.take(), record, required=True)
         self.account.total += raw
@@ -500,7 +501,7 @@ class _Reader:
 
     def _account_trailer(self, record):
         self._expect(record, group=True, account=True)
-        fields = _Fields(record.body(), record)
+        fields = _Fields(record.body())
         total = _raw_amount(fields.take(), record, "account control total")
         count = _raw_amount(fields.take(), record, "number of records")
         account, statement = self.account, self.account.statement
@@ -525,7 +526,7 @@ class _Reader:
 
     def _group_trailer(self, record):
         self._expect(record, group=True, account=False)
-        fields = _Fields(record.body(), record)
+        fields = _Fields(record.body())
         group, total = self.group, _raw_amount(fields.take(), record)
         self._check(
             self.result.warnings,
@@ -543,7 +544,7 @@ class _Reader:
 
     def _file_trailer(self, record):
         self._expect(record, group=False, account=False)
-        fields = _Fields(record.body(), record)
+        fields = _Fields(record.body())
         self._check(
             self.result.warnings,
             record,

@@ -207,7 +207,9 @@ def parse_amount(text, decimal_separator=".", thousands_separator="", line=None,
             "amount", f"{raw!r} is not an amount", line=line, element=element, value=raw
         ) from err
     if not amount.is_finite():
-        raise ParseError("amount", f"{raw!r} is not an amount", line=line, element=element, value=raw)
+        raise ParseError(
+            "amount", f"{raw!r} is not an amount", line=line, element=element, value=raw
+        )
     return -amount if negative else amount
 
 

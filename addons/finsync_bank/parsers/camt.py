@@ -91,8 +91,10 @@ def sniff(data):
 
 
 def _sniff_xml(head):
-    text = head.decode("utf-16") if head[:2] in (b"\xff\xfe", b"\xfe\xff") else None
-    text = text if text is not None else head.decode("latin-1")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = head.decode("utf-16", errors="ignore")  # the cut may split a character
+    else:
+        text = head.decode("latin-1")  # ASCII-compatible: enough to find the markers
     return bool(SNIFF_RE.search(text))
 
 
@@ -153,17 +155,20 @@ def _read_member(archive, info, budget):
     name = info.filename
     if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name) or ":" in name:
         raise ParseError("zip_path", f"unsafe file name {name!r} in the archive", value=name)
+    bomb = ParseError(
+        "zip_bomb",
+        f"{name}: the archive uncompresses beyond {ZIP_MAX_BYTES // (1024 * 1024)} MB",
+        value=name,
+    )
+    if info.file_size > budget:
+        raise bomb
     try:
         with archive.open(info) as member:
             content = member.read(budget + 1)
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as err:
         raise ParseError("zip_corrupt", f"{name}: cannot be read: {err}", value=name) from err
-    if len(content) > budget or info.file_size > budget:
-        raise ParseError(
-            "zip_bomb",
-            f"{name}: the archive uncompresses beyond {ZIP_MAX_BYTES // (1024 * 1024)} MB",
-            value=name,
-        )
+    if len(content) > budget:
+        raise bomb
     return content
 
 
@@ -260,7 +265,7 @@ def _parse_document(data):
     statements = []
     for index, record in enumerate(records, 1):
         statement = _parse_record(record, f"{record_tag}[{index}]", fmt)
-        statement.extra.update(version=version or fmt, message_id=message_id)
+        statement.extra.update(version=version, message_id=message_id)
         statements.append(statement)
     return fmt, statements
 
@@ -269,7 +274,7 @@ def _parse_document(data):
 
 
 def _text(element, path):
-    found = element.find(path) if element is not None else None
+    found = element.find(path)
     text = (found.text or "").strip() if found is not None else ""
     return text or None
 
@@ -307,8 +312,10 @@ def _date(element, path, where, warnings):
     holder = element.find(path)
     if holder is None:
         return None
-    raw = _text(holder, "Dt") or _text(holder, "DtTm") or (holder.text or "").strip()
-    match = DATE_RE.match(raw or "")
+    raw = _text(holder, "Dt") or _text(holder, "DtTm")
+    if raw is None:
+        raise ParseError("missing", f"<{path}> has no Dt nor DtTm", element=f"{where}/{path}")
+    match = DATE_RE.match(raw)
     if not match:
         raise ParseError("date", f"{raw!r} is not a date", element=f"{where}/{path}", value=raw)
     year, month, day = (int(part) for part in match.groups())
@@ -333,10 +340,12 @@ def _parse_record(record, where, fmt):
         legal_sequence=_text(record, "LglSeqNb"),
     )
     balances = _read_balances(statement, record, where, fmt)
-    entries = []
+    entries, booked = [], []
     for index, entry in enumerate(record.iterfind("Ntry"), 1):
         amount, transactions = _parse_entry(entry, f"{where}/Ntry[{index}]", statement.warnings)
         entries.append(amount)
+        if transactions[0].extra.get("status") != "pending":  # not in booked balances yet
+            booked.append(amount)
         statement.transactions.extend(transactions)
     # The account currency; the balances' or the entries' when the bank omits it.
     statement.currency = (
@@ -346,7 +355,7 @@ def _parse_record(record, where, fmt):
     )
     _check_balance_currencies(statement, balances, where)
     _check_totals(statement, record, entries, where)
-    _check_balances(statement, entries, where)
+    _check_balances(statement, booked, where)
     return assign_unique_ids(statement)
 
 
@@ -392,10 +401,9 @@ def _parse_balance(node, where, warnings):
 def _check_balance_currencies(statement, balances, where):
     for balance in balances:
         currency = balance["currency"]
-        if balance["type"] in (*OPENING_CODES, CLOSING_CODE) and currency not in (
-            None,
-            statement.currency,
-        ):
+        if balance["type"] not in (*OPENING_CODES, CLOSING_CODE):
+            continue
+        if currency not in (None, statement.currency):
             statement.warnings.append(
                 ParseWarning(
                     "balance_currency",
@@ -408,11 +416,12 @@ def _check_balance_currencies(statement, balances, where):
 
 def _check_totals(statement, record, entries, where):
     """Compare TxsSummry control totals with the entries actually read."""
+    net = sum(entries, Decimal(0))
     checks = (
         ("TtlNtries/NbOfNtries", Decimal(len(entries))),
-        ("TtlNtries/Sum", sum((abs(a) for a in entries), Decimal(0))),
-        ("TtlNtries/TtlNetNtry", sum(entries, Decimal(0))),
-        ("TtlNtries/TtlNetNtryAmt", sum(entries, Decimal(0))),  # .001.02 spelling
+        ("TtlNtries/Sum", sum((abs(amount) for amount in entries), Decimal(0))),
+        ("TtlNtries/TtlNetNtry", net),
+        ("TtlNtries/TtlNetNtryAmt", net),  # the .001.02 spelling
     )
     summary = record.find("TxsSummry")
     for path, actual in checks if summary is not None else ():
@@ -441,15 +450,15 @@ def _summary_value(summary, path, where):
     return amount
 
 
-def _check_balances(statement, entries, where):
+def _check_balances(statement, booked, where):
+    """Opening balance plus the booked entries should give the closing balance."""
     opening, closing = statement.opening_balance, statement.closing_balance
-    if opening is None or closing is None or not entries:
-        return
-    if opening + sum(entries, Decimal(0)) != closing:
+    movement = sum(booked, Decimal(0))
+    if opening is not None and closing is not None and opening + movement != closing:
         statement.warnings.append(
             ParseWarning(
                 "balance_mismatch",
-                f"opening {opening} plus the entries ({sum(entries, Decimal(0))}) "
+                f"opening {opening} plus the entries ({movement}) "
                 f"does not give the closing balance {closing}",
                 element=where,
             )
@@ -477,10 +486,12 @@ def _parse_entry(entry, where, warnings):
         base.remittance = _remittance([detail for detail, _path in details], entry)
         return amount, [base]
     transactions = []
-    for index, (detail, path) in enumerate(details):
-        tx = _batch_item(base, *items[index], index + 1)
-        _apply_details(tx, (detail, path), direction)
-        tx.remittance = _remittance([detail], entry)
+    for index, (detail_at, (item_amount, currency)) in enumerate(
+        zip(details, items, strict=True), 1
+    ):
+        tx = _batch_item(base, item_amount, currency, index)
+        _apply_details(tx, detail_at, direction)
+        tx.remittance = _remittance([detail_at[0]], entry)
         transactions.append(tx)
     _check_batch(transactions, amount, where, warnings)
     return amount, transactions
@@ -516,12 +527,13 @@ def _set_present(extra, **values):
 
 def _detail_amount(detail, where, direction):
     """(signed amount, currency) that a transaction detail carries itself, else None."""
-    node = detail.find("AmtDtls/TxAmt/Amt")
-    node = node if node is not None else detail.find("Amt")
-    if node is None:
-        return None
-    indicator = _text(detail, "CdtDbtInd") or direction
-    return _signed(_amount(node, f"{where}/Amt"), indicator, f"{where}/CdtDbtInd"), node.get("Ccy")
+    for path in ("AmtDtls/TxAmt/Amt", "Amt"):
+        node = detail.find(path)
+        if node is not None:
+            amount = _amount(node, f"{where}/{path}")
+            indicator = _text(detail, "CdtDbtInd") or direction
+            return _signed(amount, indicator, f"{where}/CdtDbtInd"), node.get("Ccy")
+    return None
 
 
 def _batch_item(base, amount, currency, index):

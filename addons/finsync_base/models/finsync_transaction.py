@@ -70,6 +70,7 @@ class FinsyncTransaction(models.Model):
     remittance = fields.Text(string="Remittance Information")
     structured_reference = fields.Char(help="Structured creditor reference (ISO 11649, ...)")
     bank_reference = fields.Char()
+    bank_transaction_code = fields.Char(help="The bank's code for the kind of booking.")
     partner_id = fields.Many2one("res.partner", check_company=True, index="btree_not_null")
     statement_line_id = fields.Many2one(
         "account.bank.statement.line", check_company=True, index="btree_not_null", readonly=True

@@ -1,0 +1,96 @@
+import logging
+
+from odoo import api, fields, models
+
+from odoo.addons.queue_job.job import identity_exact
+
+_logger = logging.getLogger(__name__)
+
+# Lines posted by one job: big enough to amortise the job, small enough to
+# retry cheaply and to spread over several job runners.
+POSTING_CHUNK = 1000
+
+
+class FinsyncTransaction(models.Model):
+    _inherit = "finsync.transaction"
+
+    bank_statement_id = fields.Many2one(
+        "account.bank.statement",
+        string="Bank Statement",
+        readonly=True,
+        index="btree_not_null",
+        check_company=True,
+        help="The Odoo statement this bank line is posted to.",
+    )
+    bank_journal_id = fields.Many2one(
+        "account.journal",
+        string="Bank Journal",
+        readonly=True,
+        check_company=True,
+        help="The bank journal whose statement this line belongs to.",
+    )
+    is_posted = fields.Boolean(
+        compute="_compute_is_posted", search="_search_is_posted", string="Posted"
+    )
+
+    @api.depends("statement_line_id")
+    def _compute_is_posted(self):
+        for tx in self:
+            tx.is_posted = bool(tx.statement_line_id)
+
+    def _search_is_posted(self, operator, value):
+        posted = (operator == "=") == bool(value)
+        return [("statement_line_id", "!=" if posted else "=", False)]
+
+    def _enqueue_posting(self, chunk_size=POSTING_CHUNK):
+        """Post the bank lines as statement lines in jobs of ``chunk_size`` lines."""
+        to_post = self.filtered(lambda tx: tx.bank_statement_id and not tx.statement_line_id)
+        jobs = []
+        for start in range(0, len(to_post), chunk_size):
+            chunk = to_post[start : start + chunk_size]
+            jobs.append(
+                chunk.with_delay(
+                    channel="root.finsync.bank",
+                    description=self.env._(
+                        "Post %(count)s bank lines to %(statement)s",
+                        count=len(chunk),
+                        statement=chunk[0].bank_statement_id.name,
+                    ),
+                    identity_key=identity_exact,
+                )._post_statement_lines()
+            )
+        return jobs
+
+    def _post_statement_lines(self):
+        """Job: create the statement lines of settled bank transactions (idempotent)."""
+        to_post = self.filtered(
+            lambda tx: tx.bank_statement_id and not tx.statement_line_id and tx.state == "settled"
+        )
+        if not to_post:
+            return self.env._("Nothing to post")
+        vals_list = [tx._prepare_statement_line() for tx in to_post]
+        lines = (
+            self.env["account.bank.statement.line"]
+            .with_context(tracking_disable=True)
+            .create(vals_list)
+        )
+        line_by_key = {line.finsync_import_id: line.id for line in lines}
+        for tx in to_post:
+            tx.statement_line_id = line_by_key[tx.external_id]
+        _logger.info("FinSync: %d bank lines posted", len(lines))
+        return self.env._("%(count)s lines posted", count=len(lines))
+
+    def _prepare_statement_line(self):
+        self.ensure_one()
+        label = self.remittance or self.counterparty_name or self.bank_reference or "/"
+        return {
+            "statement_id": self.bank_statement_id.id,
+            "journal_id": self.bank_journal_id.id,
+            "date": self.booking_date,
+            "payment_ref": label[:2000],
+            "amount": self.amount,
+            "partner_name": self.counterparty_name,
+            "account_number": self.sudo().counterparty_account,
+            "transaction_type": self.bank_transaction_code,
+            "finsync_import_id": self.external_id,
+        }
