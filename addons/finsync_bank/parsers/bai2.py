@@ -169,7 +169,7 @@ def parse(data, filename=None, encoding="utf-8", **options):
     if not data or not data.strip():
         raise ParseError("empty", "the file is empty", line=1)
     lines = _physical_lines(_decode(data, encoding))
-    return _Reader().read(_records(lines), last_line=len(lines))
+    return _Reader().read_records(_records(lines), last_line=len(lines))
 
 
 # -- decoding and tokenising ----------------------------------------------------------------
@@ -328,7 +328,7 @@ class _Reader:
         self.file_total = Decimal(0)
         self.groups = 0
 
-    def read(self, records, last_line):
+    def read_records(self, records, last_line):
         if records[0].code != "01":
             raise ParseError(
                 "structure",

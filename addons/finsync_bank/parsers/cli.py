@@ -20,6 +20,10 @@ def _error_document(filename, err):
     return document
 
 
+def _emit(document):
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="setup/parse", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", help="CSV/XLSX mapping profile (a JSON object)")
@@ -30,7 +34,7 @@ def main(argv=None):
         try:
             profile = json.loads(Path(args.profile).read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            print(json.dumps({"file": args.profile, "error": f"unreadable profile: {err}"}))
+            _emit({"file": args.profile, "error": f"unreadable profile: {err}"})
             return 2
     status = 0
     for name in args.files:
@@ -41,7 +45,7 @@ def main(argv=None):
             document, status = _error_document(name, err), 2
         except OSError as err:
             document, status = {"file": name, "error": str(err), "line": None}, 2
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        _emit(document)
     return status
 
 

@@ -136,12 +136,18 @@ def parse(data, filename=None, **options):
 # -- decoding and tokenising ----------------------------------------------------------------
 
 
+def _is_utf8(data):
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _decode(data):
     """Text and encoding name: UTF-8 when valid, else the fallback reading most letters."""
-    try:
+    if _is_utf8(data):
         return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
     best = None
     for encoding in _FALLBACK_ENCODINGS:
         try:
