@@ -34,7 +34,7 @@ class TestFoundationScenarios(TransactionCase):
         models = self.env["ir.model"].search([("model", "=like", "finsync.%")])
         self.assertTrue(models)
         for model in models:
-            if self.env[model.model]._transient:
+            if self.env[model.model]._transient or self.env[model.model]._abstract:
                 continue
             self.assertTrue(
                 self.env["ir.model.access"].search_count([("model_id", "=", model.id)]),
