@@ -8,13 +8,17 @@
     "author": "FinSync",
     "website": "https://github.com/finsync/finsync",
     "depends": ["finsync_base", "account"],
-    "external_dependencies": {"python": ["lxml", "ofxparse", "openpyxl"]},
+    "external_dependencies": {"python": ["lxml", "openpyxl", "requests"]},
     "data": [
         "security/ir.model.access.csv",
         "security/finsync_bank_rules.xml",
+        "data/finsync_bank_data.xml",
+        "data/ir_cron_data.xml",
+        "views/finsync_backend_views.xml",
         "wizards/finsync_bank_import_views.xml",
         "views/finsync_bank_profile_views.xml",
         "views/finsync_bank_menus.xml",
     ],
+    "demo": ["demo/finsync_bank_demo.xml"],
     "installable": True,
 }

@@ -29,7 +29,7 @@ import requests
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds)
+DEFAULT_TIMEOUT = 30  # seconds, for connecting and for each read
 MAX_RETRY_AFTER = 60
 
 

@@ -5,8 +5,14 @@ class FinsyncBackend(models.Model):
     _inherit = "finsync.backend"
 
     backend_type = fields.Selection(
-        selection_add=[("bank_file", "Bank statement files")],
-        ondelete={"bank_file": "cascade"},
+        selection_add=[("bank_file", "Bank statement files"), ("bank_api", "Bank API")],
+        ondelete={"bank_file": "cascade", "bank_api": "cascade"},
+    )
+    bank_api_watermarks = fields.Json(
+        string="Pull Watermarks",
+        readonly=True,
+        copy=False,
+        help="Per bank account, the last change sequence pulled; the next pull resumes there.",
     )
     bank_profile_id = fields.Many2one(
         "finsync.bank.profile",

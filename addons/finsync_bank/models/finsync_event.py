@@ -1,4 +1,9 @@
+import json
+
 from odoo import fields, models
+from odoo.exceptions import UserError
+
+from ..adapters import bank_api_mapper
 
 
 class FinsyncEvent(models.Model):
@@ -32,3 +37,18 @@ class FinsyncEvent(models.Model):
             }
         )
         return summary
+
+    def _process_payload_bank_api(self):
+        """A page of the bank API: transactions, or payment status changes."""
+        page = json.loads(self._get_raw_payload())
+        try:
+            if self.event_type == "payments":
+                vals_list = bank_api_mapper.map_payments(page)
+            else:
+                account = self.external_id.split(":")[1]
+                vals_list = bank_api_mapper.map_transactions(page, account)
+        except bank_api_mapper.BankApiMappingError as err:
+            raise UserError(
+                self.env._("Event %(name)s: %(problem)s", name=self.name, problem=str(err))
+            ) from err
+        return self.env["finsync.transaction"]._upsert_canonical(self, vals_list)

@@ -42,7 +42,7 @@ class BankApiSimulator:
         self.tokens = set()
         self.sequence = 0
         self.lock = threading.Lock()
-        self._faults = []  # (kind, value, remaining, path_part)
+        self._faults = []  # [kind, value, remaining, path_part, good requests first]
         self.requests = []
         self._server = None
         self._thread = None
@@ -109,13 +109,14 @@ class BankApiSimulator:
 
     # -- faults ----------------------------------------------------------------
     def throttle_next(self, count, retry_after=1, path_part=""):
-        self._faults.append(["throttle", retry_after, count, path_part])
+        self._faults.append(["throttle", retry_after, count, path_part, 0])
 
-    def fail_next(self, count, status=503, path_part=""):
-        self._faults.append(["fail", status, count, path_part])
+    def fail_next(self, count, status=503, path_part="", after=0):
+        """Fail ``count`` requests to paths containing ``path_part``, ``after`` good ones."""
+        self._faults.append(["fail", status, count, path_part, after])
 
     def delay_next(self, count, seconds, path_part=""):
-        self._faults.append(["delay", seconds, count, path_part])
+        self._faults.append(["delay", seconds, count, path_part, 0])
 
     def expire_tokens(self):
         with self.lock:
@@ -125,6 +126,9 @@ class BankApiSimulator:
         with self.lock:
             for fault in self._faults:
                 if fault[2] > 0 and fault[3] in path:
+                    if fault[4] > 0:
+                        fault[4] -= 1
+                        continue
                     fault[2] -= 1
                     return fault[0], fault[1]
         return None

@@ -1,0 +1,189 @@
+from unittest.mock import Mock, patch
+
+import requests
+
+from odoo.tests import BaseCase, tagged
+
+from odoo.addons.finsync_base.tests.common import FinsyncCommon
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.bank_api import BankApiClient, BankApiError, BankApiTransientError
+from ..tools.bank_api_simulator import BankApiSimulator
+
+
+class SimulatorMixin:
+    def start_simulator(self, page_size=20):
+        sim = BankApiSimulator(client_id="cid", client_secret="csecret", page_size=page_size)
+        sim.add_account("acc-1", "NL91ABNA0417164300", "EUR")
+        sim.start()
+        self.addCleanup(sim.stop)
+        return sim
+
+
+@tagged("post_install", "-at_install")
+class TestBankApiClient(SimulatorMixin, BaseCase):
+    def setUp(self):
+        super().setUp()
+        self.sim = self.start_simulator()
+        self.sleeps = []
+        self.client = BankApiClient(
+            self.sim.url, "cid", "csecret", sleep=self.sleeps.append, page_size=20
+        )
+
+    def test_pages_through_everything_after_the_watermark(self):
+        self.sim.add_transactions("acc-1", 45)
+        pages = list(self.client.transaction_pages("acc-1"))
+        self.assertEqual([len(p["transactions"]) for p in pages], [20, 20, 5])
+        since = pages[0]["transactions"][-1]["sequence"]
+        rest = list(self.client.transaction_pages("acc-1", since=since))
+        self.assertEqual(sum(len(p["transactions"]) for p in rest), 25)
+
+    def test_throttling_waits_as_the_server_says(self):
+        self.sim.add_transactions("acc-1", 3)
+        self.sim.throttle_next(2, retry_after=7, path_part="transactions")
+        pages = list(self.client.transaction_pages("acc-1"))
+        self.assertEqual(len(pages[0]["transactions"]), 3)
+        self.assertEqual(self.sleeps, [7.0, 7.0])
+
+    def test_throttling_that_lasts_becomes_a_transient_error(self):
+        self.sim.throttle_next(10, retry_after=30, path_part="accounts")
+        with self.assertRaises(BankApiTransientError) as caught:
+            self.client.accounts()
+        self.assertEqual(caught.exception.status, 429)
+        self.assertEqual(caught.exception.retry_after, 30)
+
+    def test_expired_token_is_renewed_once(self):
+        self.assertEqual(len(self.client.accounts()), 1)
+        self.sim.expire_tokens()
+        self.assertEqual(len(self.client.accounts()), 1)
+        token_calls = [r for r in self.sim.requests if r[1] == "/oauth/token"]
+        self.assertEqual(len(token_calls), 2)
+
+    def test_wrong_credentials_are_refused_not_retried(self):
+        client = BankApiClient(self.sim.url, "cid", "wrong", sleep=self.sleeps.append)
+        with self.assertRaises(BankApiError) as caught:
+            client.accounts()
+        self.assertNotIsInstance(caught.exception, BankApiTransientError)
+        self.assertEqual(caught.exception.status, 401)
+        self.assertEqual(self.sleeps, [])
+
+    def test_timeouts_and_outages_are_transient(self):
+        session = Mock()
+        session.request.side_effect = requests.Timeout("read timed out")
+        client = BankApiClient(
+            self.sim.url, "cid", "csecret", session=session, sleep=self.sleeps.append
+        )
+        with self.assertRaises(BankApiTransientError):
+            client.accounts()
+        self.assertEqual(session.request.call_count, 4, "three retries, then give up")
+        self.assertEqual(self.sleeps, [1, 2, 4], "backing off between tries")
+        self.assertEqual(session.request.call_args.kwargs["timeout"], 30)
+        self.sim.fail_next(1, status=503, path_part="accounts")
+        self.assertEqual(len(self.client.accounts()), 1, "one outage is retried")
+
+
+@tagged("post_install", "-at_install")
+class TestBankApiPull(SimulatorMixin, FinsyncCommon):
+    def setUp(self):
+        super().setUp()
+        self.sim = self.start_simulator()
+        self.api_backend = (
+            self.env["finsync.backend"]
+            .sudo()
+            .create(
+                {
+                    "name": "Bank API",
+                    "backend_type": "bank_api",
+                    "api_url": self.sim.url,
+                    "client_id": "cid",
+                    "client_secret": "csecret",
+                }
+            )
+        )
+        self.eur = self.env.ref("base.EUR")
+        self.eur.active = True
+
+    def _transactions(self):
+        return self.env["finsync.transaction"].search([("backend_id", "=", self.api_backend.id)])
+
+    def _pull(self):
+        return self.api_backend._pull_bank_api()
+
+    def test_pull_is_incremental_and_idempotent(self):
+        self.sim.add_transactions("acc-1", 45)
+        self._pull()
+        self.assertEqual(len(self._transactions()), 45)
+        events = self.env["finsync.event"].search([("backend_id", "=", self.api_backend.id)])
+        self.assertEqual(len(events), 3, "one event per page")
+        self.assertEqual(set(events.mapped("state")), {"done"})
+        self.assertEqual(self.api_backend.bank_api_watermarks["acc-1"], 45)
+        requests_before = len(self.sim.requests)
+        self._pull()
+        self.assertEqual(len(self._transactions()), 45)
+        self.assertLess(len(self.sim.requests) - requests_before, 5, "nothing pulled twice")
+        self.sim.add_transactions("acc-1", 5)
+        self._pull()
+        self.assertEqual(len(self._transactions()), 50)
+        tx = self._transactions().filtered(lambda t: t.external_id == "acc-1:acc-1-T000001")
+        self.assertEqual(tx.state, "settled")
+        self.assertEqual(tx.remittance, "INV/2026/00001")
+        self.assertEqual(self.api_backend.health, "ok")
+
+    def test_failure_mid_pull_resumes_from_the_watermark(self):
+        self.sim.add_transactions("acc-1", 60)
+        # The first page comes through, then the bank fails for good.
+        self.sim.fail_next(50, status=500, path_part="transactions", after=1)
+        with (
+            patch.object(BankApiClient, "_backoff", return_value=0),
+            self.assertRaises(RetryableJobError),
+            self.env.cr.savepoint(),  # the job's transaction rolls back
+        ):
+            self._pull()
+        self.assertFalse(self._transactions())
+        self.assertFalse(self.api_backend.bank_api_watermarks)
+        self.sim._faults.clear()
+        self._pull()
+        self.assertEqual(len(self._transactions()), 60)
+        self._pull()
+        self.assertEqual(len(self._transactions()), 60, "nothing lost, nothing doubled")
+
+    def test_payment_statuses_move_transactions_through_their_states(self):
+        self.sim.set_payment_status("PAY-1", "initiated")
+        self.sim.set_payment_status("PAY-2", "initiated")
+        self._pull()
+        pay1 = self._transactions().filtered(lambda t: t.external_id == "payment:PAY-1")
+        self.assertEqual(pay1.state, "initiated")
+        self.sim.set_payment_status("PAY-1", "accepted")
+        self.sim.set_payment_status("PAY-1", "settled")
+        self.sim.set_payment_status("PAY-2", "rejected")
+        self._pull()
+        pay2 = self._transactions().filtered(lambda t: t.external_id == "payment:PAY-2")
+        self.assertEqual(pay1.state, "settled")
+        self.assertEqual(pay2.state, "rejected")
+        self.assertEqual(
+            pay1.transition_ids.sorted("id").mapped("to_state"),
+            ["initiated", "acknowledged", "settled"],
+        )
+
+    def test_refused_credentials_open_an_exception(self):
+        self.api_backend.sudo().client_secret = "wrong"
+        self._pull()
+        self.assertEqual(self.api_backend.health, "error")
+        exception = self.env["finsync.exception"].search(
+            [("backend_id", "=", self.api_backend.id), ("exception_type", "=", "sync_failed")]
+        )
+        self.assertEqual(len(exception), 1)
+        self.assertIn("401", exception.description)
+        self.assertNotIn("wrong", exception.description, "secrets never end up in messages")
+
+    def test_pull_is_queued_on_the_bank_channel(self):
+        self.api_backend.action_pull_now()
+        job = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [("method_name", "=", "_pull_bank_api"), ("model_name", "=", "finsync.backend")]
+            )
+        )
+        self.assertEqual(job.channel, "root.finsync.bank")
+        self.assertEqual(job.records, self.api_backend)
