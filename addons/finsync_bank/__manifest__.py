@@ -20,5 +20,10 @@
         "views/finsync_bank_menus.xml",
     ],
     "demo": ["demo/finsync_bank_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "finsync_bank/static/src/tours/*.js",
+        ],
+    },
     "installable": True,
 }

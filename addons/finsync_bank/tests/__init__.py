@@ -6,3 +6,4 @@ from . import test_parser_bai2
 from . import test_parser_csv_profile
 from . import test_bank_import
 from . import test_bank_api
+from . import test_ui_tour

@@ -7,6 +7,9 @@ from odoo.exceptions import UserError
 _logger = logging.getLogger(__name__)
 
 
+SAMPLE_ROWS = 5
+
+
 def _float(amount):
     return float(amount) if amount is not None else False
 
@@ -107,10 +110,25 @@ class FinsyncBankImport(models.TransientModel):
                         "line_count": count,
                         "new_count": new,
                         "warnings": "\n".join(w.message for w in statement.warnings) or False,
+                        "sample": self._sample_text(statement.transactions[:SAMPLE_ROWS]),
                     }
                 )
             )
         return rows
+
+    def _sample_text(self, transactions):
+        return "\n".join(
+            " | ".join(
+                str(part)
+                for part in (
+                    tx.booking_date or "",
+                    tx.amount,
+                    tx.counterparty_name or "",
+                    tx.remittance or "",
+                )
+            )
+            for tx in transactions
+        )
 
     def action_import(self):
         """Import every file in one transaction; on error nothing but the inbox is kept."""
@@ -201,6 +219,7 @@ class FinsyncBankImportPreview(models.TransientModel):
     new_count = fields.Integer(string="New")
     duplicate_count = fields.Integer(string="Already Imported", compute="_compute_duplicates")
     warnings = fields.Text()
+    sample = fields.Text(string="First Lines")
 
     @api.depends("line_count", "new_count")
     def _compute_duplicates(self):

@@ -1,0 +1,31 @@
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestBankImportTour(HttpCase):
+    def test_accountant_imports_a_camt_file(self):
+        journal = self.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", self.env.company.id)], limit=1
+        )
+        journal.bank_account_id = self.env["res.partner.bank"].create(
+            {"acc_number": "NL91ABNA0417164300", "partner_id": self.env.company.partner_id.id}
+        )
+        self.assertEqual((journal.currency_id or self.env.company.currency_id).name, "USD")
+        new_test_user(
+            self.env,
+            login="tour_bank_accountant",
+            groups="base.group_user,finsync_base.group_finsync_accountant",
+        )
+        self.start_tour("/odoo", "finsync_bank_import_tour", login="tour_bank_accountant")
+        lines = self.env["account.bank.statement.line"].search(
+            [("journal_id", "=", journal.id), ("finsync_import_id", "!=", False)]
+        )
+        refs = set(lines.mapped("finsync_import_id"))
+        self.assertEqual(refs, {"NL91ABNA0417164300:TOUR-REF-1", "NL91ABNA0417164300:TOUR-REF-2"})
+        statement = lines.statement_id
+        self.assertEqual(statement.journal_id, journal)
+        self.assertEqual(
+            statement.currency_id.compare_amounts(statement.balance_end_real, 330.5), 0
+        )
+        self.assertTrue(statement.is_complete)
+        self.assertEqual(len(lines.finsync_transaction_ids), 2)
