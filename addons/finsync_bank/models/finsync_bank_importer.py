@@ -190,14 +190,8 @@ class FinsyncBankImporter(models.AbstractModel):
                 if id(tx) in booked_ids:
                     vals["bank_statement_id"] = bank_statement.id
                 tx_vals.append(vals)
-        transactions = (
-            self.env["finsync.transaction"]
-            .with_context(
-                mail_create_nolog=True,
-                tracking_disable=True,
-                finsync_reason=self.env._("Imported from %(file)s", file=event.name),
-            )
-            .create(tx_vals)
+        transactions = self.env["finsync.transaction"]._create_bulk(
+            tx_vals, reason=self.env._("Imported from %(file)s", file=event.name)
         )
         new_count = len(tx_vals)
         return {

@@ -42,6 +42,9 @@ class FinsyncTransaction(models.Model):
         posted = (operator == "=") == bool(value)
         return [("statement_line_id", "!=" if posted else "=", False)]
 
+    def _bulk_extra_fields(self):
+        return (*super()._bulk_extra_fields(), "bank_statement_id", "bank_journal_id")
+
     def _enqueue_posting(self, chunk_size=POSTING_CHUNK):
         """Post the bank lines as statement lines in jobs of ``chunk_size`` lines."""
         to_post = self.filtered(lambda tx: tx.bank_statement_id and not tx.statement_line_id)

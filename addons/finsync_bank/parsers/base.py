@@ -18,6 +18,7 @@ the lines) are ``ParseWarning`` entries on the statement or result.
 
 import datetime
 import hashlib
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
@@ -97,8 +98,8 @@ def assign_unique_ids(statement, prefix=""):
     otherwise a hash of account, dates, amount and texts, with a counter for
     identical lines, so that re-reading the same file yields the same ids.
     """
-    refs = [tx.bank_reference for tx in statement.transactions if tx.bank_reference]
-    unique_refs = {ref for ref in refs if refs.count(ref) == 1}
+    counts = Counter(tx.bank_reference for tx in statement.transactions if tx.bank_reference)
+    unique_refs = {ref for ref, count in counts.items() if count == 1}
     seen = {}
     for tx in statement.transactions:
         if tx.unique_id:

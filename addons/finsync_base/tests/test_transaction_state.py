@@ -1,4 +1,4 @@
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import FinsyncCommon
@@ -86,3 +86,58 @@ class TestTransactionStateMachine(FinsyncCommon):
         self.assertEqual(tx.currency_id.compare_amounts(tx.net_amount, 97.15), 0)
         self.assertEqual(tx.currency_id.compare_amounts(tx.amount_company_currency, 100.10), 0)
         self.assertEqual(tx.counterparty_account_masked, "****6769")
+
+
+@tagged("post_install", "-at_install")
+class TestBulkCreate(FinsyncCommon):
+    def test_bulk_rows_equal_orm_rows(self):
+        eur = self.env.ref("base.EUR")
+        eur.active = True
+        self.env["res.currency.rate"].create(
+            {"name": "2026-01-01", "rate": 0.5, "currency_id": eur.id}
+        )
+        base = {
+            "backend_id": self.backend.id,
+            "company_id": self.env.company.id,
+            "kind": "bank_credit",
+            "state": "settled",
+            "currency_id": eur.id,
+            "amount": 100.005,
+            "fee_amount": 1.1,
+            "booking_date": "2026-01-15",
+            "counterparty_name": "Deco Addict",
+            "counterparty_account": "BE71096123456769",
+            "remittance": "INV/2026/00007",
+            "value_date": False,
+        }
+        orm = self.env["finsync.transaction"].create([dict(base, external_id="ORM-1")])
+        bulk = self.env["finsync.transaction"]._create_bulk([dict(base, external_id="BULK-1")])
+        compared = [
+            "kind",
+            "state",
+            "amount",
+            "fee_amount",
+            "net_amount",
+            "amount_company_currency",
+            "counterparty_account_masked",
+            "booking_date",
+            "value_date",
+            "remittance",
+            "company_id",
+        ]
+        self.assertEqual(orm.read(compared)[0] | {"id": 0}, bulk.read(compared)[0] | {"id": 0})
+        self.assertEqual(bulk.name, f"{self.backend.name}/BULK-1")
+        self.assertEqual(bulk.transition_ids.to_state, "settled")
+        self.assertEqual(bulk.transition_ids.user_id, self.env.user)
+        company_currency = self.env.company.currency_id
+        self.assertEqual(
+            company_currency.compare_amounts(bulk.amount_company_currency, bulk.amount / 0.5), 0
+        )
+
+    def test_bulk_refuses_unknown_fields_and_checks_rights(self):
+        with self.assertRaises(UserError):
+            self.env["finsync.transaction"]._create_bulk([{"name": "x"}])
+        with self.assertRaises(AccessError):
+            self.env["finsync.transaction"].with_user(self.user_user)._create_bulk(
+                [{"backend_id": self.backend.id}]
+            )
