@@ -11,7 +11,7 @@ _logger = logging.getLogger(__name__)
 # Files with more new lines than this are posted in jobs, not in the request.
 SYNC_POSTING_LIMIT = 2000
 # Parser warnings that mean the file does not add up: the import opens an exception.
-MISMATCH_WARNINGS = ("totals_mismatch", "balance_mismatch")
+MISMATCH_WARNINGS = ("totals_mismatch", "balance_mismatch", "control_total_mismatch")
 
 
 def sanitize_account(number):

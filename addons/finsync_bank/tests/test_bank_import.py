@@ -176,3 +176,50 @@ class TestBankImport(FinsyncCommon):
         self.assertEqual(event.lines_new, 0)
         self.assertEqual(event.lines_duplicate, 5)
         self.assertEqual(len(self._lines()), 5)
+
+    def test_bad_files_are_refused_with_file_and_place_and_nothing_is_written(self):
+        good = camt053(self._spec())
+        laughs = (
+            b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Document>&b;</Document>'
+        )
+        mt940 = (
+            b":20:STMT\r\n:25:NL91ABNA0417164300\r\n:28C:1\r\n"
+            b":60F:C260101EUR100,00\r\n:61:2613010101C10,00NTRFNONREF\r\n"
+        )
+        cases = {
+            "truncated.xml": (good[: len(good) // 2], "line"),
+            "garbage.bin": (b"\x00\x01\x02 not a bank file", None),
+            "utf16.ofx": (ofx(self._spec()).decode("cp1252").encode("utf-16"), None),
+            "laughs.xml": (laughs, None),
+            "bad-date.sta": (mt940, "line"),
+            "wrong-locale.xml": (good.replace(b">100.", b">100,", 1), "element"),
+            "empty.ofx": (b"", None),
+        }
+        self.backend_files = self.env["finsync.backend"]._get_bank_file_backend(self.env.company)
+        for name, (data, place) in cases.items():
+            with self.subTest(file=name):
+                wizard = self._wizard((name, data))
+                wizard.action_import()
+                self.assertEqual(wizard.state, "error")
+                self.assertIn(name, wizard.message)
+                if place:
+                    self.assertIn(place, wizard.message)
+        self.assertFalse(self._lines())
+        self.assertFalse(
+            self.env["finsync.transaction"].search([("backend_id", "=", self.backend_files.id)])
+        )
+        self.assertFalse(
+            self.env["account.bank.statement"].search([("journal_id", "=", self.journal.id)])
+        )
+
+    def test_files_over_the_size_limit_are_refused_before_reading(self):
+        backend = self.env["finsync.backend"]._get_bank_file_backend(self.env.company)
+        backend.sudo().max_file_size_mb = 1
+        big = camt053(self._spec(count=4000))
+        self.assertGreater(len(big), 1024 * 1024)
+        wizard = self._wizard(("big.xml", big))
+        wizard.action_preview()
+        self.assertEqual(wizard.state, "error")
+        self.assertIn("big.xml", wizard.message)
+        self.assertIn("limit", wizard.message)

@@ -75,8 +75,14 @@ class FinsyncBankImport(models.TransientModel):
         self.preview_ids.unlink()
         try:
             rows = []
+            backend = self._backend()
             for filename, data in self._files():
-                result = importer._parse_file(filename, data, profile=self._profile())
+                result = importer._parse_file(
+                    filename,
+                    data,
+                    profile=self._profile(),
+                    max_bytes=backend.max_file_size_mb * 1024 * 1024,
+                )
                 journals = importer._resolve_journals(filename, result.statements, self.journal_id)
                 rows += self._preview_rows(filename, result, journals)
         except UserError as err:
@@ -86,7 +92,7 @@ class FinsyncBankImport(models.TransientModel):
         return self._reopen()
 
     def _preview_rows(self, filename, result, journals):
-        backend = self.env["finsync.backend"]._get_bank_file_backend(self.env.company)
+        backend = self._backend()
         ids = [tx.unique_id for st in result.statements for tx in st.transactions]
         known = set(
             self.env["finsync.transaction"]
@@ -156,10 +162,13 @@ class FinsyncBankImport(models.TransientModel):
         )
         return self._reopen()
 
-    def _ingest(self, files):
-        backend = self.env["finsync.backend"]._get_bank_file_backend(
+    def _backend(self):
+        return self.env["finsync.backend"]._get_bank_file_backend(
             self.journal_id.company_id or self.env.company
         )
+
+    def _ingest(self, files):
+        backend = self._backend()
         events = self.env["finsync.event"]._ingest(
             backend,
             [
