@@ -45,3 +45,15 @@ class FinsyncBackend(models.Model):
                 .sudo(False)
             )
         return backend
+
+    @api.model
+    def _load_bank_demo_data(self):
+        company = self.env.ref("base.main_company")
+        journal = self.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
+        )
+        if journal and not journal.bank_account_id:
+            journal.bank_account_id = self.env["res.partner.bank"].create(
+                {"acc_number": "BE68539007547034", "partner_id": company.partner_id.id}
+            )
+        return True

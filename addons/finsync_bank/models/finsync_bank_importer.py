@@ -164,7 +164,7 @@ class FinsyncBankImporter(models.AbstractModel):
             .search([("backend_id", "=", event.backend_id.id), ("external_id", "in", unique_ids)])
             .mapped("external_id")
         )
-        currencies = self._currencies(result, journals)
+        currencies = self._currencies(event, result, journals)
         plan = []
         for statement, journal in zip(result.statements, journals, strict=True):
             new = [tx for tx in statement.transactions if tx.unique_id not in existing]
@@ -215,22 +215,11 @@ class FinsyncBankImporter(models.AbstractModel):
         return (journal.currency_id or journal.company_id.currency_id).name
 
     @api.model
-    def _currencies(self, result, journals):
+    def _currencies(self, event, result, journals):
         codes = {self._journal_currency(journal) for journal in journals}
         codes |= {st.currency for st in result.statements if st.currency}
         codes |= {tx.currency for st in result.statements for tx in st.transactions if tx.currency}
-        currencies = {
-            currency.name: currency
-            for currency in self.env["res.currency"]
-            .with_context(active_test=False)
-            .search([("name", "in", list(codes))])
-        }
-        missing = sorted(codes - set(currencies))
-        if missing:
-            raise UserError(
-                self.env._("Unknown currency %(codes)s in the file.", codes=", ".join(missing))
-            )
-        return currencies
+        return self.env["finsync.transaction"]._currencies_by_code(codes, event.name)
 
     @api.model
     def _prepare_transaction(self, event, statement, tx, currency):

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import fields, models
 
 from odoo.addons.queue_job.job import identity_exact
 
@@ -29,19 +29,6 @@ class FinsyncTransaction(models.Model):
         check_company=True,
         help="The bank journal whose statement this line belongs to.",
     )
-    is_posted = fields.Boolean(
-        compute="_compute_is_posted", search="_search_is_posted", string="Posted"
-    )
-
-    @api.depends("statement_line_id")
-    def _compute_is_posted(self):
-        for tx in self:
-            tx.is_posted = bool(tx.statement_line_id)
-
-    def _search_is_posted(self, operator, value):
-        posted = (operator == "=") == bool(value)
-        return [("statement_line_id", "!=" if posted else "=", False)]
-
     def _bulk_extra_fields(self):
         return (*super()._bulk_extra_fields(), "bank_statement_id", "bank_journal_id")
 

@@ -223,3 +223,65 @@ class TestBankImport(FinsyncCommon):
         self.assertEqual(wizard.state, "error")
         self.assertIn("big.xml", wizard.message)
         self.assertIn("limit", wizard.message)
+
+    def test_csv_through_a_saved_profile(self):
+        profile = (
+            self.env["finsync.bank.profile"]
+            .sudo()
+            .create(
+                {
+                    "name": "Test bank CSV",
+                    "delimiter": ";",
+                    "date_column": "Date",
+                    "date_format": "%d/%m/%Y",
+                    "decimal_separator": ",",
+                    "thousands_separator": ".",
+                    "amount_column": "Amount",
+                    "balance_column": "Balance",
+                    "description_columns": "Description",
+                    "partner_name_column": "Counterparty",
+                    "currency": self.currency.name,
+                }
+            )
+        )
+        csv = (
+            b"Date;Description;Counterparty;Amount;Balance\n"
+            b"02/03/2026;INV/2026/00011;Deco Addict;1.250,00;2.250,00\n"
+            b"03/03/2026;Office rent;Wood Corner;-800,50;1.449,50\n"
+        )
+        wizard = self._wizard(("march.csv", csv), journal=self.journal)
+        wizard.profile_id = profile
+        wizard.action_preview()
+        self.assertEqual(wizard.state, "preview", wizard.message)
+        self.assertEqual(wizard.preview_ids.line_count, 2)
+        self.assertIn("Deco Addict", wizard.preview_ids.sample)
+        wizard.action_import()
+        self.assertEqual(wizard.message, "2 new, 0 already imported.")
+        lines = self._lines().sorted("date")
+        self.assertEqual(lines.mapped("payment_ref"), ["INV/2026/00011", "Office rent"])
+        self.assertEqual(self.currency.compare_amounts(lines[1].amount, -800.5), 0)
+        statement = wizard.statement_ids
+        self.assertEqual(self.currency.compare_amounts(statement.balance_start, 1000.0), 0)
+        self.assertEqual(self.currency.compare_amounts(statement.balance_end_real, 1449.5), 0)
+
+    def test_csv_with_a_bad_row_names_its_line(self):
+        profile = (
+            self.env["finsync.bank.profile"]
+            .sudo()
+            .create(
+                {
+                    "name": "Strict CSV",
+                    "date_column": "Date",
+                    "date_format": "%Y-%m-%d",
+                    "amount_column": "Amount",
+                    "currency": self.currency.name,
+                }
+            )
+        )
+        csv = b"Date,Amount\n2026-03-01,10.00\n2026-02-30x,11.00\n"
+        wizard = self._wizard(("bad.csv", csv), journal=self.journal)
+        wizard.profile_id = profile
+        wizard.action_preview()
+        self.assertEqual(wizard.state, "error")
+        self.assertIn("bad.csv", wizard.message)
+        self.assertIn("line 3", wizard.message)

@@ -379,19 +379,23 @@ class FinsyncTransaction(models.Model):
 
     @api.model
     def _prefetch_currencies(self, event, vals_list):
-        codes = {vals["currency"] for vals in vals_list}
+        return self._currencies_by_code({vals["currency"] for vals in vals_list}, event.name)
+
+    @api.model
+    def _currencies_by_code(self, codes, source):
+        """{ISO code: currency} for ``codes``, inactive ones included; unknown ones raise."""
         currencies = {
             currency.name: currency
             for currency in self.env["res.currency"]
             .with_context(active_test=False)
             .search([("name", "in", list(codes))])
         }
-        missing = sorted(codes - set(currencies))
+        missing = sorted(set(codes) - set(currencies))
         if missing:
             raise UserError(
                 self.env._(
-                    "Event %(event)s: unknown currency %(codes)s.",
-                    event=event.name,
+                    "%(source)s: unknown currency %(codes)s.",
+                    source=source,
                     codes=", ".join(missing),
                 )
             )
