@@ -29,6 +29,7 @@ class FinsyncTransaction(models.Model):
         check_company=True,
         help="The bank journal whose statement this line belongs to.",
     )
+
     def _bulk_extra_fields(self):
         return (*super()._bulk_extra_fields(), "bank_statement_id", "bank_journal_id")
 
