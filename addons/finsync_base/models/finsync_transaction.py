@@ -394,8 +394,8 @@ class FinsyncTransaction(models.Model):
         if missing:
             raise UserError(
                 self.env._(
-                    "%(source)s: unknown currency %(codes)s.",
-                    source=source,
+                    "%(where)s: unknown currency %(codes)s.",
+                    where=source,
                     codes=", ".join(missing),
                 )
             )
