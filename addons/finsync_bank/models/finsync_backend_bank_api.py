@@ -81,7 +81,7 @@ class FinsyncBackend(models.Model):
             events |= self._pull_pages(
                 client.payment_pages(watermarks.get(PAYMENTS_KEY, 0)),
                 "payments",
-                PAYMENTS_KEY,
+                {"id": PAYMENTS_KEY},
                 watermarks,
             )
         except BankApiTransientError as err:
@@ -111,14 +111,12 @@ class FinsyncBackend(models.Model):
         for account in client.accounts():
             since = watermarks.get(account["id"], 0)
             events |= self._pull_pages(
-                client.transaction_pages(account["id"], since),
-                "transactions",
-                account["id"],
-                watermarks,
+                client.transaction_pages(account["id"], since), "transactions", account, watermarks
             )
         return events
 
-    def _pull_pages(self, pages, kind, account_id, watermarks):
+    def _pull_pages(self, pages, kind, account, watermarks):
+        account_id = account["id"]
         events = self.env["finsync.event"]
         for page in pages:
             if not page.get(kind):
@@ -135,7 +133,14 @@ class FinsyncBackend(models.Model):
                     }
                 ],
             )
-            event.filtered(lambda e: e.state in ("received", "queued"))._process()
+            fresh = event.filtered(lambda e: e.state in ("received", "queued"))
+            fresh.write(
+                {
+                    "bank_account_number": account.get("iban"),
+                    "bank_account_currency": account.get("currency"),
+                }
+            )
+            fresh._process()
             watermarks[account_id] = max(watermarks.get(account_id, 0), max_sequence(page, kind))
             events |= event
         return events

@@ -4,6 +4,7 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 
 from ..adapters import bank_api_mapper
+from ..parsers.base import ParsedStatement
 
 
 class FinsyncEvent(models.Model):
@@ -18,6 +19,13 @@ class FinsyncEvent(models.Model):
     bank_profile_id = fields.Many2one("finsync.bank.profile", string="CSV Profile", readonly=True)
     lines_new = fields.Integer(string="New Lines", readonly=True)
     lines_duplicate = fields.Integer(string="Lines Already Imported", readonly=True)
+    bank_account_number = fields.Char(
+        string="Bank Account", readonly=True, help="The account a bank API page belongs to."
+    )
+    bank_account_currency = fields.Char(readonly=True)
+    bank_posting_note = fields.Char(
+        readonly=True, help="Why the pulled lines were not posted to a bank journal."
+    )
     statement_ids = fields.Many2many(
         "account.bank.statement", string="Bank Statements", readonly=True, copy=False
     )
@@ -51,4 +59,31 @@ class FinsyncEvent(models.Model):
             raise UserError(
                 self.env._("Event %(name)s: %(problem)s", name=self.name, problem=str(err))
             ) from err
-        return self.env["finsync.transaction"]._upsert_canonical(self, vals_list)
+        created = self.env["finsync.transaction"]._upsert_canonical(self, vals_list)
+        if self.event_type != "payments":
+            self._post_api_transactions(created)
+        return created
+
+    def _post_api_transactions(self, transactions):
+        """Booked lines pulled from a bank API become a statement of their journal.
+
+        Without a journal for the account they stay canonical transactions (to
+        be matched or posted later) and the event says why.
+        """
+        booked = transactions.filtered(lambda tx: tx.state == "settled")
+        if not booked:
+            return
+        statement = ParsedStatement(
+            account=self.bank_account_number, currency=self.bank_account_currency
+        )
+        try:
+            [journal] = self.env["finsync.bank.importer"]._resolve_journals(self.name, [statement])
+        except UserError as err:
+            self.bank_posting_note = err.args[0]
+            return
+        bank_statement = self.env["account.bank.statement"].create(
+            {"name": self.name, "journal_id": journal.id}
+        )
+        booked.write({"bank_statement_id": bank_statement.id, "bank_journal_id": journal.id})
+        booked._post_statement_lines()
+        self.statement_ids = [fields.Command.link(bank_statement.id)]

@@ -187,3 +187,37 @@ class TestBankApiPull(SimulatorMixin, FinsyncCommon):
         )
         self.assertEqual(job.channel, "root.finsync.bank")
         self.assertEqual(job.records, self.api_backend)
+
+    def test_pulled_lines_are_posted_to_the_journal_of_their_account(self):
+        journal = self.env["account.journal"].create(
+            {
+                "name": "EUR bank",
+                "code": "BEUR",
+                "type": "bank",
+                "currency_id": self.eur.id,
+                "bank_account_id": self.env["res.partner.bank"]
+                .create(
+                    {
+                        "acc_number": "NL91ABNA0417164300",
+                        "partner_id": self.env.company.partner_id.id,
+                    }
+                )
+                .id,
+            }
+        )
+        self.sim.add_transactions("acc-1", 25)
+        self._pull()
+        lines = self.env["account.bank.statement.line"].search([("journal_id", "=", journal.id)])
+        self.assertEqual(len(lines), 25)
+        self.assertEqual(set(lines.finsync_transaction_ids.mapped("state")), {"settled"})
+        self.assertEqual(len(lines.statement_id), 2, "one statement per page")
+        total = sum(self._transactions().mapped("amount"))
+        self.assertEqual(journal.currency_id.compare_amounts(sum(lines.mapped("amount")), total), 0)
+
+    def test_without_a_journal_lines_wait_and_the_event_says_why(self):
+        self.sim.add_transactions("acc-1", 3)
+        self._pull()
+        self.assertEqual(len(self._transactions()), 3)
+        event = self.env["finsync.event"].search([("backend_id", "=", self.api_backend.id)])
+        self.assertIn("NL91ABNA0417164300", event.bank_posting_note)
+        self.assertFalse(self._transactions().statement_line_id)
