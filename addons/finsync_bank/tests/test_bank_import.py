@@ -285,3 +285,19 @@ class TestBankImport(FinsyncCommon):
         self.assertEqual(wizard.state, "error")
         self.assertIn("bad.csv", wizard.message)
         self.assertIn("line 3", wizard.message)
+
+    def test_trailer_totals_that_disagree_parse_with_a_warning_and_open_an_exception(self):
+        data = camt053(self._spec(count=3)).replace(
+            b"      <Ntry>",
+            b"      <TxsSummry><TtlNtries><NbOfNtries>7</NbOfNtries></TtlNtries></TxsSummry>\n"
+            b"      <Ntry>",
+            1,
+        )
+        wizard = self._wizard(("totals.xml", data))
+        wizard.action_preview()
+        self.assertEqual(wizard.state, "preview", wizard.message)
+        self.assertTrue(wizard.preview_ids.warnings)
+        wizard.action_import()
+        self.assertEqual(wizard.message, "3 new, 0 already imported.")
+        self.assertEqual(wizard.exception_ids.exception_type, "balance_mismatch")
+        self.assertEqual(wizard.exception_ids.event_id, wizard.event_ids)
