@@ -48,12 +48,22 @@ class FinsyncBackend(models.Model):
 
     @api.model
     def _load_bank_demo_data(self):
+        """A bank journal for the IBAN of demo/demo_statement_camt053.xml (idempotent)."""
         company = self.env.ref("base.main_company")
-        journal = self.env["account.journal"].search(
-            [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
+        iban = "BE68539007547034"
+        bank_account = self.env["res.partner.bank"].search(
+            [("sanitized_acc_number", "=", iban), ("partner_id", "=", company.partner_id.id)]
+        ) or self.env["res.partner.bank"].create(
+            {"acc_number": iban, "partner_id": company.partner_id.id}
         )
-        if journal and not journal.bank_account_id:
-            journal.bank_account_id = self.env["res.partner.bank"].create(
-                {"acc_number": "BE68539007547034", "partner_id": company.partner_id.id}
+        if not self.env["account.journal"].search([("bank_account_id", "=", bank_account.id)]):
+            self.env["account.journal"].create(
+                {
+                    "name": "FinSync Demo Bank",
+                    "code": "FSDB",
+                    "type": "bank",
+                    "company_id": company.id,
+                    "bank_account_id": bank_account.id,
+                }
             )
         return True

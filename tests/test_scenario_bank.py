@@ -1,0 +1,40 @@
+"""Cross-addon scenario: the demo bank file, imported as an accountant would."""
+
+import base64
+from pathlib import Path
+
+from odoo.tests import TransactionCase, tagged
+
+DEMO_FILE = (
+    Path(__file__).resolve().parents[1]
+    / "addons"
+    / "finsync_bank"
+    / "demo"
+    / "demo_statement_camt053.xml"
+)
+
+
+@tagged("standard", "post_install", "-at_install")
+class TestDemoStatementImport(TransactionCase):
+    def test_demo_file_lands_in_the_demo_bank_journal_once(self):
+        journal = self.env["account.journal"].search([("code", "=", "FSDB")])
+        self.assertEqual(journal.bank_account_id.acc_number, "BE68539007547034")
+
+        def run_import():
+            attachment = self.env["ir.attachment"].create(
+                {"name": DEMO_FILE.name, "datas": base64.b64encode(DEMO_FILE.read_bytes())}
+            )
+            wizard = self.env["finsync.bank.import"].create(
+                {"attachment_ids": [(6, 0, attachment.ids)]}
+            )
+            wizard.action_preview()
+            self.assertEqual(wizard.preview_ids.journal_id, journal)
+            wizard.action_import()
+            return wizard
+
+        first = run_import()
+        self.assertEqual(first.message, "12 new, 0 already imported.")
+        self.assertTrue(first.statement_ids.is_complete)
+        self.assertFalse(first.exception_ids)
+        again = run_import()
+        self.assertEqual(again.message, "0 new, 12 already imported.")
