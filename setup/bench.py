@@ -135,7 +135,8 @@ def oca_import(db, kind, lines):
 
 def bench_import(args):
     figures = {}
-    for kind in ("camt", "ofx"):
+    kinds = ("camt", "ofx") if args.format == "both" else (args.format,)
+    for kind in kinds:
         ingest_s, post_s = finsync_import(
             args.db, kind, args.lines, args.chunk, post=not args.ingest_only
         )
@@ -157,7 +158,7 @@ def bench_import(args):
                 f"({figures[kind]['oca_lps']:.1f} lines/s)",
                 flush=True,
             )
-    camt = figures["camt"]
+    camt = figures[kinds[0]]
     oca_lps = camt.get("oca_lps")
     result = {
         "lines": args.lines,
@@ -166,7 +167,12 @@ def bench_import(args):
         "oca_lps": round(oca_lps, 1) if oca_lps else None,
         "ratio": round(camt["post_lps"] / oca_lps, 2) if oca_lps and "post_lps" in camt else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
-        "ofx": {key: round(value, 1) for key, value in figures["ofx"].items()},
+        "format": kinds[0],
+        **(
+            {"ofx": {key: round(value, 1) for key, value in figures["ofx"].items()}}
+            if len(kinds) > 1
+            else {}
+        ),
     }
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -177,6 +183,7 @@ def main(argv=None):
     imp = sub.add_parser("import", help="bank statement import throughput")
     imp.add_argument("--lines", type=int, default=1000)
     imp.add_argument("--chunk", type=int, default=1000, help="lines posted per job")
+    imp.add_argument("--format", choices=("camt", "ofx", "both"), default="both")
     imp.add_argument(
         "--ingest-only", action="store_true", help="measure until visible, do not post"
     )
