@@ -29,3 +29,22 @@ class TestBankImportTour(HttpCase):
         )
         self.assertTrue(statement.is_complete)
         self.assertEqual(len(lines.finsync_transaction_ids), 2)
+
+    def test_accountant_drops_a_file_on_the_bank_journal(self):
+        journal = self.env["account.journal"].search([("code", "=", "FSDB")])
+        self.assertTrue(journal, "the demo data has the FinSync Demo Bank journal")
+        new_test_user(
+            self.env,
+            login="tour_drop_accountant",
+            groups="base.group_user,finsync_base.group_finsync_accountant",
+        )
+        self.start_tour(
+            "/odoo/action-account.open_account_journal_dashboard_kanban",
+            "finsync_bank_drop_tour",
+            login="tour_drop_accountant",
+        )
+        lines = self.env["account.bank.statement.line"].search([("journal_id", "=", journal.id)])
+        self.assertEqual(
+            set(lines.mapped("finsync_import_id")),
+            {"BE68539007547034:DROP-REF-1", "BE68539007547034:DROP-REF-2"},
+        )
