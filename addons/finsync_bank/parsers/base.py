@@ -16,6 +16,7 @@ translated message. Oddities that do not stop parsing (a value date of
 the lines) are ``ParseWarning`` entries on the statement or result.
 """
 
+import calendar
 import datetime
 import hashlib
 from collections import Counter
@@ -188,6 +189,16 @@ def parse_amount(text, decimal_separator=".", thousands_separator="", line=None,
     raw = (text or "").strip()
     cleaned = raw.replace(" ", "").replace("\u00a0", "")
     if thousands_separator:
+        if not _grouped_by_thousands(cleaned, decimal_separator, thousands_separator):
+            # "12.50" with "." as thousands separator is a decimal in the wrong locale,
+            # not twelve hundred and fifty.
+            raise ParseError(
+                "amount_locale",
+                f"amount {raw!r} does not group digits by {thousands_separator!r} thousands",
+                line=line,
+                element=element,
+                value=raw,
+            )
         cleaned = cleaned.replace(thousands_separator, "")
     if decimal_separator != ".":
         if "." in cleaned and decimal_separator not in cleaned and not thousands_separator:
@@ -214,10 +225,15 @@ def parse_amount(text, decimal_separator=".", thousands_separator="", line=None,
     return -amount if negative else amount
 
 
+def _grouped_by_thousands(text, decimal_separator, thousands_separator):
+    """Whether every thousands separator in ``text`` is followed by exactly three digits."""
+    integer_part = text.split(decimal_separator)[0] if decimal_separator else text
+    groups = integer_part.split(thousands_separator)
+    return all(len(group) == 3 and group.isdigit() for group in groups[1:])
+
+
 def lenient_date(year, month, day, warnings=None, line=None, element=None):
     """A date; a day past the month's end (30 February) becomes its last day, with a warning."""
-    import calendar
-
     try:
         return datetime.date(year, month, day)
     except ValueError as err:

@@ -25,6 +25,12 @@ class TestParserBase(BaseCase):
         self.assertEqual((caught.exception.code, caught.exception.line), ("amount_locale", 4))
         with self.assertRaises(ParseError):
             parse_amount("abc")
+        # With "." grouping thousands, "12.50" is a wrong-locale decimal, not 1250.
+        with self.assertRaises(ParseError) as caught:
+            parse_amount("12.50", ",", ".", line=9)
+        self.assertEqual(caught.exception.code, "amount_locale")
+        self.assertEqual(parse_amount("1.234.567,89", ",", "."), Decimal("1234567.89"))
+        self.assertEqual(parse_amount("-1,234.50", ".", ","), Decimal("-1234.50"))
 
     def test_impossible_value_date_is_the_months_last_day(self):
         warnings = []
