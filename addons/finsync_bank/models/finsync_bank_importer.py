@@ -202,8 +202,10 @@ class FinsyncBankImporter(models.AbstractModel):
         }
 
     @api.model
-    def _post(self, transactions, sync_limit=SYNC_POSTING_LIMIT):
+    def _post(self, transactions, sync_limit=None):
         """Post the statement lines now, or in jobs when there are many."""
+        if sync_limit is None:
+            sync_limit = self.env.context.get("finsync_sync_posting_limit", SYNC_POSTING_LIMIT)
         to_post = transactions.filtered("bank_statement_id")
         if len(to_post) <= sync_limit:
             to_post._post_statement_lines()

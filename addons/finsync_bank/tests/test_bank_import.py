@@ -5,6 +5,7 @@ from decimal import Decimal
 from odoo.tests import tagged
 
 from odoo.addons.finsync_base.tests.common import FinsyncCommon
+from odoo.addons.queue_job.job import Job
 
 from ..tools.generate import Line, StatementSpec, camt053, ofx, sample_lines
 
@@ -301,3 +302,26 @@ class TestBankImport(FinsyncCommon):
         self.assertEqual(wizard.message, "3 new, 0 already imported.")
         self.assertEqual(wizard.exception_ids.exception_type, "balance_mismatch")
         self.assertEqual(wizard.exception_ids.event_id, wizard.event_ids)
+
+    def test_large_files_are_posted_by_jobs(self):
+        wizard = self._wizard(("big.xml", camt053(self._spec(count=5))))
+        wizard = wizard.with_context(finsync_sync_posting_limit=2)
+        wizard.action_preview()
+        wizard.action_import()
+        self.assertIn("5 new, 0 already imported.", wizard.message)
+        self.assertIn("background jobs", wizard.message)
+        transactions = wizard.event_ids.transaction_ids
+        self.assertEqual(len(transactions), 5, "visible in FinSync at once")
+        self.assertFalse(transactions.statement_line_id, "posted later")
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("method_name", "=", "_post_statement_lines"), ("state", "=", "pending")])
+        )
+        self.assertEqual(len(jobs), 1)
+        Job.load(self.env, jobs.uuid).perform()
+        self.assertEqual(len(transactions.statement_line_id), 5)
+        self.assertTrue(wizard.statement_ids.is_complete)
+        # A job run twice posts nothing twice.
+        Job.load(self.env, jobs.uuid).perform()
+        self.assertEqual(len(self._lines()), 5)

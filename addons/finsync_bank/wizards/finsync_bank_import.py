@@ -147,14 +147,20 @@ class FinsyncBankImport(models.TransientModel):
             self._keep_failed_files(files, err.args[0])
             self.write({"state": "error", "message": err.args[0]})
             return self._reopen()
+        message = self.env._(
+            "%(new)s new, %(duplicate)s already imported.",
+            new=summary["new"],
+            duplicate=summary["duplicate"],
+        )
+        if summary["jobs"]:
+            message += " " + self.env._(
+                "The lines are being posted to the journal by %(count)s background jobs.",
+                count=len(summary["jobs"]),
+            )
         self.write(
             {
                 "state": "done",
-                "message": self.env._(
-                    "%(new)s new, %(duplicate)s already imported.",
-                    new=summary["new"],
-                    duplicate=summary["duplicate"],
-                ),
+                "message": message,
                 "event_ids": [Command.set(summary["events"].ids)],
                 "statement_ids": [Command.set(summary["statements"].ids)],
                 "exception_ids": [Command.set(summary["exceptions"].ids)],
@@ -188,6 +194,7 @@ class FinsyncBankImport(models.TransientModel):
             "events": events,
             "statements": self.env["account.bank.statement"],
             "exceptions": self.env["finsync.exception"],
+            "jobs": [],
         }
         for event in fresh:
             result = event._process_payload()
@@ -195,6 +202,7 @@ class FinsyncBankImport(models.TransientModel):
             summary["duplicate"] += result["duplicate"]
             summary["statements"] |= result["statements"]
             summary["exceptions"] |= result["exceptions"]
+            summary["jobs"] += result["jobs"]
         fresh.write({"state": "done", "processed_at": fields.Datetime.now(), "attempts": 1})
         fresh.backend_id._mark_sync_success()
         return summary
