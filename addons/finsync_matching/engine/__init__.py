@@ -1,0 +1,1 @@
+"""FinSync's matching engine: plain data in, decisions out. No Odoo imports here."""

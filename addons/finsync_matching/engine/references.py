@@ -1,0 +1,80 @@
+"""Payment references as people and banks write them, normalised for comparison.
+
+``normalize("INV/2026/00042")`` and ``normalize("inv 2026 42")`` are both
+``"INV-2026-42"``: upper case, separators dropped, leading zeros of number
+groups dropped. ``extract(text)`` returns every normalised candidate a text
+holds: validated ISO 11649 creditor references (``RF18539007547034``),
+validated Belgian structured communications (``+++090/9337/55493+++``) and
+every run of one to five consecutive tokens, so that a label like
+``"payment inv 2026-42 thanks"`` yields ``"INV-2026-42"`` among others. A
+matcher intersects these with the normalised references of open items.
+"""
+
+import re
+
+_TOKEN = re.compile(r"[A-Za-z]+|\d+")
+_RF = re.compile(r"\bRF\s?(\d{2})\s?((?:[A-Za-z0-9]\s?){1,21})", re.IGNORECASE)
+_OGM = re.compile(r"(?:\+{3}|\*{3})\s*(\d{3})\s*/?\s*(\d{4})\s*/?\s*(\d{5})\s*(?:\+{3}|\*{3})")
+MAX_WINDOW = 5
+
+
+def _tokens(text):
+    return [
+        token.upper() if token.isalpha() else str(int(token))
+        for token in _TOKEN.findall(text or "")
+    ]
+
+
+def normalize(reference):
+    """``"INV/2026/00042"`` -> ``"INV-2026-42"``; ``None`` for a reference without tokens."""
+    tokens = _tokens(reference)
+    return "-".join(tokens) if tokens else None
+
+
+def _mod97(digits):
+    return int(digits) % 97
+
+
+def is_valid_rf(reference):
+    """ISO 11649 creditor reference check (``RF`` + 2 check digits + up to 21 characters)."""
+    compact = re.sub(r"\s", "", reference or "").upper()
+    if not re.fullmatch(r"RF\d{2}[A-Z0-9]{1,21}", compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    digits = "".join(str(int(char, 36)) for char in rearranged)
+    return _mod97(digits) == 1
+
+
+def is_valid_ogm(digits):
+    """Belgian structured communication: 10 digits, then their value mod 97 (97 for 0)."""
+    if not re.fullmatch(r"\d{12}", digits or ""):
+        return False
+    check = _mod97(digits[:10]) or 97
+    return check == int(digits[10:])
+
+
+def structured_references(text):
+    """The creditor references and structured communications in ``text``, validated."""
+    found = []
+    for match in _RF.finditer(text or ""):
+        candidate = "RF" + match.group(1) + re.sub(r"\s", "", match.group(2)).upper()
+        # The greedy group may swallow the next word: shorten until the check holds.
+        while len(candidate) > 4 and not is_valid_rf(candidate):
+            candidate = candidate[:-1]
+        if len(candidate) > 4:
+            found.append(candidate)
+    for match in _OGM.finditer(text or ""):
+        digits = "".join(match.groups())
+        if is_valid_ogm(digits):
+            found.append(digits)
+    return found
+
+
+def extract(text):
+    """Every normalised reference candidate in ``text`` (a set)."""
+    tokens = _tokens(text)
+    candidates = set(structured_references(text))
+    for size in range(1, MAX_WINDOW + 1):
+        for start in range(len(tokens) - size + 1):
+            candidates.add("-".join(tokens[start : start + size]))
+    return candidates

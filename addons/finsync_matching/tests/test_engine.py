@@ -1,0 +1,102 @@
+import datetime
+from decimal import Decimal
+
+from odoo.tests import BaseCase, tagged
+
+from ..engine.matcher import BankLine, OpenItem, OpenItemIndex, Rule, match
+from ..engine.references import extract, is_valid_ogm, is_valid_rf, normalize
+
+
+def item(id_, reference, amount, partner=1, currency="EUR", **kwargs):
+    return OpenItem(id_, reference, Decimal(amount), currency, partner_id=partner, **kwargs)
+
+
+def line(amount, *texts, partner=None, currency="EUR"):
+    return BankLine(1, Decimal(amount), currency, texts=texts, partner_id=partner)
+
+
+@tagged("post_install", "-at_install")
+class TestReferences(BaseCase):
+    def test_references_are_compared_as_people_write_them(self):
+        self.assertEqual(normalize("INV/2026/00042"), "INV-2026-42")
+        self.assertEqual(normalize("inv 2026 42"), "INV-2026-42")
+        self.assertEqual(normalize("Inv-2026.0042"), "INV-2026-42")
+        self.assertIsNone(normalize(" / "))
+        self.assertIn("INV-2026-42", extract("Payment inv 2026/042, thank you"))
+
+    def test_creditor_references_and_structured_communications_are_validated(self):
+        self.assertTrue(is_valid_rf("RF18 5390 0754 7034"))
+        self.assertFalse(is_valid_rf("RF19539007547034"))
+        self.assertTrue(is_valid_ogm("090933755493"))
+        self.assertFalse(is_valid_ogm("090933755494"))
+        found = extract("Ref RF18 5390 0754 7034 and +++090/9337/55493+++")
+        self.assertIn("RF18539007547034", found)
+        self.assertIn("090933755493", found)
+        self.assertNotIn("090933755494", extract("+++090/9337/55494+++"))
+
+
+@tagged("post_install", "-at_install")
+class TestMatcher(BaseCase):
+    def setUp(self):
+        super().setUp()
+        self.items = [
+            item(1, "INV/2026/00042", "150.00", partner=7),
+            item(2, "INV/2026/00043", "80.00", partner=7),
+            item(3, "INV/2026/00044", "70.00", partner=7),
+            item(4, "INV/2026/00050", "99.00", partner=8),
+            item(5, "INV/2026/00051", "99.00", partner=8),
+            item(6, "INV/2026/00060", "10.00", partner=9, currency="USD"),
+        ]
+        self.index = OpenItemIndex(self.items)
+        self.rule = Rule()
+
+    def test_reference_and_equal_amount_reconcile_with_a_reason(self):
+        decision = match(line("150.00", "inv 2026 42"), self.index, self.rule)
+        self.assertEqual(decision.action, "reconcile")
+        self.assertEqual([i.id for i in decision.items], [1])
+        self.assertEqual(decision.explanation, "reference INV-2026-42 in the label; amount equal")
+
+    def test_one_payment_for_several_invoices_by_reference(self):
+        decision = match(line("150.00", "INV/2026/00043 + INV/2026/00044"), self.index, self.rule)
+        self.assertEqual(decision.action, "reconcile")
+        self.assertEqual(sorted(i.id for i in decision.items), [2, 3])
+
+    def test_amount_outside_tolerance_is_only_proposed(self):
+        decision = match(line("149.00", "INV/2026/00042"), self.index, self.rule)
+        self.assertEqual(decision.action, "propose")
+        self.assertIn("amount differs by -1.00", decision.explanation)
+        fee_rule = Rule(amount_tolerance=Decimal("2.00"))
+        decision = match(line("149.00", "INV/2026/00042"), self.index, fee_rule)
+        self.assertEqual(decision.action, "reconcile")
+        self.assertEqual(decision.difference, Decimal("-1.00"))
+
+    def test_partner_and_amount_alone_are_a_proposal_never_a_guess(self):
+        # The simplest explanation wins: one invoice of 150 before two that add up to it.
+        decision = match(line("150.00", "transfer", partner=7), self.index, self.rule)
+        self.assertEqual(decision.action, "propose")
+        self.assertEqual([i.id for i in decision.items], [1])
+        decision = match(line("80.00", "transfer", partner=7), self.index, self.rule)
+        self.assertEqual(decision.action, "propose")
+        self.assertEqual([i.id for i in decision.items], [2])
+        decision = match(line("99.00", "transfer", partner=8), self.index, self.rule)
+        self.assertEqual(decision.action, "ambiguous", "two invoices of 99: never a guess")
+        self.assertEqual(sorted(i.id for i in decision.items), [4, 5])
+        decision = match(line("220.00", "transfer", partner=7), self.index, self.rule)
+        self.assertEqual(sorted(i.id for i in decision.items), [1, 3], "150 + 70")
+
+    def test_other_currency_and_unrelated_lines_do_not_match(self):
+        decision = match(line("10.00", "INV/2026/00060"), self.index, self.rule)
+        self.assertEqual(decision.action, "none")
+        decision = match(line("10.00", "INV/2026/00060", currency="USD"), self.index, self.rule)
+        self.assertEqual(decision.action, "reconcile")
+        self.assertEqual(match(line("5.00", "rent"), self.index, self.rule).action, "none")
+
+    def test_date_window(self):
+        index = OpenItemIndex([item(1, "INV/1", "5.00", date=datetime.date(2026, 1, 1))])
+        late = BankLine(1, Decimal("5.00"), "EUR", ("INV/1",), date=datetime.date(2026, 6, 1))
+        self.assertEqual(match(late, index, Rule(date_window_days=30)).action, "none")
+        self.assertEqual(match(late, index, Rule()).action, "reconcile")
+
+    def test_rule_that_only_proposes(self):
+        decision = match(line("150.00", "INV/2026/00042"), self.index, Rule(auto_reconcile=False))
+        self.assertEqual(decision.action, "propose")
