@@ -7,6 +7,11 @@
     "author": "FinSync",
     "website": "https://github.com/finsync/finsync",
     "depends": ["finsync_bank"],
-    "data": [],
+    "data": [
+        "security/ir.model.access.csv",
+        "security/finsync_matching_rules.xml",
+        "data/finsync_match_rule_data.xml",
+        "views/finsync_match_rule_views.xml",
+    ],
     "installable": True,
 }

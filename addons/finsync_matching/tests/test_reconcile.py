@@ -1,0 +1,103 @@
+import base64
+import datetime
+from decimal import Decimal
+
+from odoo.tests import tagged
+
+from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
+from odoo.addons.finsync_base.tests.common import FinsyncCommon
+
+IBAN = "NL91ABNA0417164300"
+
+
+@tagged("post_install", "-at_install")
+class TestReconcileAfterImport(FinsyncCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.journal = cls.company_data["default_journal_bank"]
+        cls.journal.bank_account_id = cls.env["res.partner.bank"].create(
+            {"acc_number": IBAN, "partner_id": cls.env.company.partner_id.id}
+        )
+        cls.currency = cls.journal.currency_id or cls.env.company.currency_id
+        cls.rule = cls.env["finsync.match.rule"].create(
+            {"name": "References", "company_id": cls.env.company.id}
+        )
+        cls.invoice_a = cls.init_invoice("out_invoice", amounts=[150.0], taxes=[], post=True)
+        cls.invoice_b = cls.init_invoice("out_invoice", amounts=[80.0], taxes=[], post=True)
+        cls.invoice_c = cls.init_invoice("out_invoice", amounts=[70.0], taxes=[], post=True)
+
+    def _import(self, *lines):
+        spec = StatementSpec(
+            account=IBAN,
+            currency=self.currency.name,
+            opening_balance=Decimal(0),
+            start=datetime.date(2026, 1, 1),
+            end=datetime.date(2026, 1, 31),
+            lines=list(lines),
+        )
+        attachment = self.env["ir.attachment"].create(
+            {"name": "jan.xml", "datas": base64.b64encode(camt053(spec))}
+        )
+        wizard = self.env["finsync.bank.import"].create(
+            {"attachment_ids": [(6, 0, attachment.ids)]}
+        )
+        wizard.action_preview()
+        wizard.action_import()
+        self.assertEqual(wizard.state, "done", wizard.message)
+        return wizard.event_ids.transaction_ids.sorted("id")
+
+    def _line(self, amount, remittance, reference):
+        return Line(
+            Decimal(amount),
+            datetime.date(2026, 1, 10),
+            name="Customer",
+            remittance=remittance,
+            reference=reference,
+        )
+
+    def test_reference_in_the_label_reconciles_the_invoice(self):
+        label = self.invoice_a.name.lower().replace("/", " ")
+        [tx] = self._import(self._line("150.00", f"payment {label}", "R1"))
+        self.assertEqual(self.invoice_a.payment_state, "paid")
+        self.assertEqual(tx.state, "reconciled")
+        self.assertEqual(tx.invoice_ids, self.invoice_a)
+        self.assertEqual(tx.match_rule_id, self.rule)
+        self.assertIn("amount equal", tx.match_explanation)
+        self.assertTrue(tx.statement_line_id.is_reconciled)
+        move = tx.statement_line_id.move_id
+        self.assertEqual(
+            self.currency.compare_amounts(
+                sum(move.line_ids.mapped("debit")), sum(move.line_ids.mapped("credit"))
+            ),
+            0,
+        )
+
+    def test_one_transfer_for_two_invoices(self):
+        text = f"{self.invoice_b.name} {self.invoice_c.name}"
+        [tx] = self._import(self._line("150.00", text, "R2"))
+        self.assertEqual(tx.state, "reconciled")
+        self.assertEqual(tx.invoice_ids, self.invoice_b | self.invoice_c)
+        self.assertEqual(set((self.invoice_b | self.invoice_c).mapped("payment_state")), {"paid"})
+
+    def test_what_cannot_be_matched_lands_in_the_exception_queue(self):
+        unknown, short = self._import(
+            self._line("42.00", "rent january", "R3"),
+            self._line("149.00", self.invoice_a.name, "R4"),
+        )
+        self.assertEqual(unknown.exception_ids.exception_type, "unmatched")
+        self.assertEqual(short.exception_ids.exception_type, "amount_mismatch")
+        self.assertIn(self.invoice_a.name, short.exception_ids.description)
+        self.assertIn("amount differs by -1.00", short.match_explanation)
+        self.assertEqual(self.invoice_a.payment_state, "not_paid")
+        self.assertEqual(short.state, "settled")
+
+    def test_difference_within_tolerance_goes_to_the_write_off_account(self):
+        writeoff = self.company_data["default_account_expense"]
+        self.rule.write({"amount_tolerance": 2.0, "writeoff_account_id": writeoff.id})
+        [tx] = self._import(self._line("149.00", self.invoice_a.name, "R5"))
+        self.assertEqual(self.invoice_a.payment_state, "paid")
+        line = tx.statement_line_id.move_id.line_ids.filtered(
+            lambda aml: aml.account_id == writeoff
+        )
+        self.assertEqual(self.currency.compare_amounts(line.balance, 1.0), 0)
