@@ -101,3 +101,14 @@ class TestReconcileAfterImport(FinsyncCommon):
             lambda aml: aml.account_id == writeoff
         )
         self.assertEqual(self.currency.compare_amounts(line.balance, 1.0), 0)
+
+    def test_undoing_the_reconciliation_brings_the_transaction_back(self):
+        [tx] = self._import(self._line("150.00", self.invoice_a.name, "R6"))
+        self.assertEqual(tx.state, "reconciled")
+        tx.statement_line_id.action_undo_reconciliation()
+        self.assertEqual(tx.state, "settled")
+        self.assertEqual(self.invoice_a.payment_state, "not_paid")
+        self.assertFalse(tx.match_explanation)
+        last = tx.transition_ids.sorted("id")[-1]
+        self.assertEqual((last.from_state, last.to_state), ("reconciled", "settled"))
+        self.assertIn("undone", last.reason)
