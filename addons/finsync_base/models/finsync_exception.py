@@ -216,6 +216,8 @@ class FinsyncException(models.Model):
             )
 
     def _check_can_resolve(self):
+        if self.env.su:
+            return  # FinSync itself closing what it resolved (e.g. a late match)
         if not self.env.user.has_group("finsync_base.group_finsync_accountant"):
             raise AccessError(self.env._("Only FinSync accountants can close exceptions."))
 

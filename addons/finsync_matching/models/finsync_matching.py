@@ -178,6 +178,20 @@ class FinsyncMatching(models.AbstractModel):
             }
         )
         transaction._transition("reconciled", reason=decision.explanation)
+        self._close_matching_exceptions(transaction, decision)
+
+    @api.model
+    def _close_matching_exceptions(self, transactions, decision):
+        """A line matched at last closes what was open about it not matching."""
+        open_exceptions = transactions.exception_ids.filtered(
+            lambda exc: exc.is_open and exc.exception_type in EXCEPTION_TYPES.values()
+        )
+        if open_exceptions:
+            # sudo: matching runs as whoever posted the lines; closing needs an accountant.
+            open_exceptions.sudo()._close(
+                self.env.ref("finsync_base.reason_matched"),
+                note=self.env._("Matched: %(reason)s", reason=decision.explanation),
+            )
 
     @api.model
     def _open_exception(self, st_line, decision, move_lines):

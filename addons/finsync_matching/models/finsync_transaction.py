@@ -15,3 +15,21 @@ class FinsyncTransaction(models.Model):
         result = super()._post_statement_lines()
         self.env["finsync.matching"]._match_statement_lines(self.statement_line_id)
         return result
+
+    def action_match(self):
+        """Button: run the matching rules again on these transactions' bank lines."""
+        counts = self.env["finsync.matching"]._match_statement_lines(self.statement_line_id)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Matching"),
+                "message": self.env._(
+                    "%(reconciled)s reconciled, %(open)s left in the exception queue.",
+                    reconciled=counts.get("reconcile", 0),
+                    open=sum(count for action, count in counts.items() if action != "reconcile"),
+                ),
+                "type": "info",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }

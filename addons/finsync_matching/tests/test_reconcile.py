@@ -112,3 +112,16 @@ class TestReconcileAfterImport(FinsyncCommon):
         last = tx.transition_ids.sorted("id")[-1]
         self.assertEqual((last.from_state, last.to_state), ("reconciled", "settled"))
         self.assertIn("undone", last.reason)
+
+    def test_matching_again_after_the_invoice_arrives(self):
+        [tx] = self._import(self._line("95.00", "order so 4711, thanks", "R7"))
+        self.assertEqual(tx.exception_ids.exception_type, "unmatched")
+        late = self.init_invoice("out_invoice", amounts=[95.0], taxes=[], post=False)
+        late.payment_reference = "SO/04711"
+        late.action_post()
+        action = tx.action_match()
+        self.assertIn("1 reconciled", action["params"]["message"])
+        self.assertEqual(tx.state, "reconciled")
+        self.assertEqual(late.payment_state, "paid")
+        self.assertEqual(tx.exception_ids.state, "resolved")
+        self.assertEqual(tx.exception_ids.reason_id.code, "MATCHED")
