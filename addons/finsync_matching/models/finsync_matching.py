@@ -2,6 +2,7 @@ import logging
 from decimal import Decimal
 
 from odoo import Command, api, models
+from odoo.tools import SQL
 
 from ..engine.matcher import BankLine, OpenItem, OpenItemIndex, match
 
@@ -35,7 +36,20 @@ class FinsyncMatching(models.AbstractModel):
 
     @api.model
     def _match_statement_lines(self, st_lines):
-        """Match every unreconciled statement line; returns {action: count}."""
+        """Match every unreconciled statement line; returns {action: count}.
+
+        The lines are locked first: a concurrent run on the same lines fails
+        fast with a lock error (its job is retried) instead of reconciling a
+        line twice; after the lock, lines reconciled meanwhile are skipped.
+        """
+        if st_lines:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM account_bank_statement_line WHERE id IN %s FOR UPDATE NOWAIT",
+                    tuple(st_lines.ids),
+                )
+            )
+            st_lines.invalidate_recordset(["is_reconciled"])
         st_lines = st_lines.filtered(lambda line: not line.is_reconciled)
         counts = {}
         for company in st_lines.company_id:

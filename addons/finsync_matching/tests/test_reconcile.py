@@ -65,6 +65,8 @@ class TestReconcileAfterImport(FinsyncCommon):
         self.assertEqual(tx.match_rule_id, self.rule)
         self.assertIn("amount equal", tx.match_explanation)
         self.assertTrue(tx.statement_line_id.is_reconciled)
+        again = self.env["finsync.matching"]._match_statement_lines(tx.statement_line_id)
+        self.assertEqual(again, {}, "a reconciled line is never matched twice")
         move = tx.statement_line_id.move_id
         self.assertEqual(
             self.currency.compare_amounts(
