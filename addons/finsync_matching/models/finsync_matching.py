@@ -28,7 +28,8 @@ class FinsyncMatching(models.AbstractModel):
     Steps an integrator may override one at a time: ``_open_items`` (one query
     for every open receivable and payable line of the company), ``_bank_line``
     (statement line -> engine input), ``_apply_decision`` (reconcile in the
-    ledger, or open an exception with the candidates and the reason).
+    ledger, or collect the line for ``_open_exceptions``, which opens one exception
+    per line, in one batch per type, with the candidates and the reason).
     """
 
     _name = "finsync.matching"
@@ -58,10 +59,12 @@ class FinsyncMatching(models.AbstractModel):
             if not rules:
                 continue
             index = self._open_items(company)
+            undecided = {}
             for st_line in lines:
                 decision, rule = self._decide(st_line, index, rules)
-                self._apply_decision(st_line, decision, rule)
+                self._apply_decision(st_line, decision, rule, undecided)
                 counts[decision.action] = counts.get(decision.action, 0) + 1
+            self._open_exceptions(undecided)
         _logger.info("FinSync matching: %s", counts)
         return counts
 
@@ -124,13 +127,19 @@ class FinsyncMatching(models.AbstractModel):
         )
 
     @api.model
-    def _apply_decision(self, st_line, decision, rule):
+    def _apply_decision(self, st_line, decision, rule, undecided):
+        """Reconcile a sure match now; collect the rest in ``undecided`` (by exception type)."""
         move_lines = self.env["account.move.line"].browse([item.id for item in decision.items])
         can_write_off = not decision.difference or rule.writeoff_account_id
         if decision.action == "reconcile" and can_write_off:
             self._reconcile(st_line, move_lines, decision, rule)
             return
-        self._open_exception(st_line, decision, move_lines)
+        transaction = st_line.finsync_transaction_ids[:1]
+        if transaction:
+            exception_type = EXCEPTION_TYPES.get(decision.action, "unmatched")
+            undecided.setdefault(exception_type, []).append(
+                (transaction, st_line, decision, move_lines)
+            )
 
     @api.model
     def _reconcile(self, st_line, move_lines, decision, rule):
@@ -208,26 +217,33 @@ class FinsyncMatching(models.AbstractModel):
             )
 
     @api.model
-    def _open_exception(self, st_line, decision, move_lines):
-        transaction = st_line.finsync_transaction_ids[:1]
-        if not transaction:
-            return
-        exception_type = EXCEPTION_TYPES.get(decision.action, "unmatched")
+    def _open_exceptions(self, undecided):
+        """One exception per undecided line, opened per type in one batch."""
+        exceptions = self.env["finsync.exception"]
+        for exception_type, entries in undecided.items():
+            vals_by_tx = {
+                transaction.id: self._exception_vals(transaction, st_line, decision, move_lines)
+                for transaction, st_line, decision, move_lines in entries
+            }
+            transactions = self.env["finsync.transaction"].browse(list(vals_by_tx))
+            exceptions._open_for_records(
+                exception_type, transactions, lambda tx, vals=vals_by_tx: vals[tx.id]
+            )
+            for transaction, _st_line, decision, _move_lines in entries:
+                transaction.write(
+                    {"match_score": decision.score, "match_explanation": decision.explanation}
+                )
+
+    @api.model
+    def _exception_vals(self, transaction, st_line, decision, move_lines):
         candidates = ", ".join(move_lines.move_id.mapped("name")) or self.env._("none")
-        self.env["finsync.exception"]._open_for_records(
-            exception_type,
-            transaction,
-            lambda tx: {
-                "name": self.env._(
-                    "%(label)s: %(reason)s",
-                    label=st_line.payment_ref or tx.name,
-                    reason=decision.explanation,
-                ),
-                "description": self.env._("Candidates: %(candidates)s", candidates=candidates),
-                "backend_id": tx.backend_id.id,
-                "transaction_ids": [Command.set(tx.ids)],
-            },
-        )
-        transaction.write(
-            {"match_score": decision.score, "match_explanation": decision.explanation}
-        )
+        return {
+            "name": self.env._(
+                "%(label)s: %(reason)s",
+                label=st_line.payment_ref or transaction.name,
+                reason=decision.explanation,
+            ),
+            "description": self.env._("Candidates: %(candidates)s", candidates=candidates),
+            "backend_id": transaction.backend_id.id,
+            "transaction_ids": [Command.set(transaction.ids)],
+        }
