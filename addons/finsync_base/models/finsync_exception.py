@@ -118,7 +118,13 @@ class FinsyncException(models.Model):
 
     @api.model
     def _group_expand_states(self, states, domain):
-        return [key for key, _label in self._fields["state"].selection]
+        # Under the "Open" filter, closed columns would always be empty: leave them out.
+        only_open = ("is_open", "=", True) in [tuple(leaf) for leaf in domain if len(leaf) == 3]
+        return [
+            key
+            for key, _label in self._fields["state"].selection
+            if not only_open or key in OPEN_STATES
+        ]
 
     # ------------------------------------------------------------------
     # Constraints

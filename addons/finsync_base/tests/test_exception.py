@@ -134,3 +134,12 @@ class TestExceptionQueue(FinsyncCommon):
         self.assertNotIn(exc, self.env["finsync.exception"].search([("is_overdue", "=", True)]))
         with self.assertRaises(UserError):
             self.env["finsync.exception"].search([("is_overdue", ">", 1)])
+
+    def test_kanban_under_the_open_filter_shows_open_columns_only(self):
+        self._exception()
+        groups = self.env["finsync.exception"].read_group(
+            [("is_open", "=", True)], ["state"], ["state"]
+        )
+        self.assertEqual([g["state"] for g in groups], ["new", "in_progress", "waiting"])
+        groups = self.env["finsync.exception"].read_group([], ["state"], ["state"])
+        self.assertIn("resolved", [g["state"] for g in groups])
