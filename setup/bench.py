@@ -66,14 +66,28 @@ def generate(kind, number, currency, lines):
     return camt053(spec) if kind == "camt" else ofx(spec)
 
 
-def finsync_import(db, kind, lines, chunk, post=True):
-    """Seconds until the lines are transactions, and until they are statement lines."""
+def prepare_run(db, kind, lines):
+    """A fresh bank journal and a generated file of ``lines`` lines for it."""
     registry = Registry(db)
     with registry.cursor() as cr:
         env = environment(cr)
         currency = env.company.currency_id.name
         journal, number = make_journal(env, kind, currency)
         data = generate(kind, number, currency, lines)
+    return registry, journal, data
+
+
+def count_statement_lines(registry, journal):
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM account_bank_statement_line WHERE journal_id = %s", [journal.id]
+        )
+        return cr.fetchone()[0]
+
+
+def finsync_import(db, kind, lines, chunk, post=True):
+    """Seconds until the lines are transactions, and until they are statement lines."""
+    registry, journal, data = prepare_run(db, kind, lines)
     started = time.perf_counter()
     with registry.cursor() as cr:
         env = environment(cr)
@@ -96,23 +110,14 @@ def finsync_import(db, kind, lines, chunk, post=True):
                 transaction_ids[start : start + chunk]
             )._post_statement_lines()
     posted = time.perf_counter()
-    with registry.cursor() as cr:
-        cr.execute(
-            "SELECT count(*) FROM account_bank_statement_line WHERE journal_id = %s", [journal.id]
-        )
-        count = cr.fetchone()[0]
+    count = count_statement_lines(registry, journal)
     if count != lines:
         raise SystemExit(f"FinSync posted {count} lines of {lines}")
     return ingested - started, posted - started
 
 
 def oca_import(db, kind, lines):
-    registry = Registry(db)
-    with registry.cursor() as cr:
-        env = environment(cr)
-        currency = env.company.currency_id.name
-        journal, number = make_journal(env, kind, currency)
-        data = generate(kind, number, currency, lines)
+    registry, journal, data = prepare_run(db, kind, lines)
     started = time.perf_counter()
     with registry.cursor() as cr:
         env = environment(cr)
@@ -123,11 +128,7 @@ def oca_import(db, kind, lines):
         )
         wizard.import_file_button()
     elapsed = time.perf_counter() - started
-    with registry.cursor() as cr:
-        cr.execute(
-            "SELECT count(*) FROM account_bank_statement_line WHERE journal_id = %s", [journal.id]
-        )
-        count = cr.fetchone()[0]
+    count = count_statement_lines(registry, journal)
     if count != lines:
         raise SystemExit(f"OCA imported {count} lines of {lines}")
     return elapsed

@@ -4,24 +4,17 @@ from decimal import Decimal
 
 from odoo.tests import tagged
 
-from odoo.addons.finsync_base.tests.common import FinsyncCommon
 from odoo.addons.queue_job.job import Job
 
 from ..tools.generate import Line, StatementSpec, camt053, ofx, sample_lines
-
-IBAN = "NL91ABNA0417164300"
+from .common import IBAN, BankImportCommon
 
 
 @tagged("post_install", "-at_install")
-class TestBankImport(FinsyncCommon):
+class TestBankImport(BankImportCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.journal = cls.company_data["default_journal_bank"]
-        cls.journal.bank_account_id = cls.env["res.partner.bank"].create(
-            {"acc_number": IBAN, "partner_id": cls.env.company.partner_id.id}
-        )
-        cls.currency = cls.journal.currency_id or cls.env.company.currency_id
         cls.env = cls.env(user=cls.accountant_user)
 
     def _spec(self, count=3, opening="1000.00", start=datetime.date(2026, 1, 1), **kwargs):
@@ -34,24 +27,6 @@ class TestBankImport(FinsyncCommon):
             lines=sample_lines(count, start=start),
             **kwargs,
         )
-
-    def _wizard(self, *files, journal=None):
-        attachments = self.env["ir.attachment"].create(
-            [
-                {"name": name, "datas": base64.b64encode(data), "res_model": "finsync.bank.import"}
-                for name, data in files
-            ]
-        )
-        return self.env["finsync.bank.import"].create(
-            {"attachment_ids": [(6, 0, attachments.ids)], "journal_id": journal and journal.id}
-        )
-
-    def _import(self, *files, journal=None):
-        wizard = self._wizard(*files, journal=journal)
-        wizard.action_preview()
-        self.assertEqual(wizard.state, "preview", wizard.message)
-        wizard.action_import()
-        return wizard
 
     def _lines(self):
         return self.env["account.bank.statement.line"].search(

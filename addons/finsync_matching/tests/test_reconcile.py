@@ -1,25 +1,17 @@
-import base64
 import datetime
 from decimal import Decimal
 
 from odoo.tests import tagged
 
+from odoo.addons.finsync_bank.tests.common import IBAN, BankImportCommon
 from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
-from odoo.addons.finsync_base.tests.common import FinsyncCommon
-
-IBAN = "NL91ABNA0417164300"
 
 
 @tagged("post_install", "-at_install")
-class TestReconcileAfterImport(FinsyncCommon):
+class TestReconcileAfterImport(BankImportCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.journal = cls.company_data["default_journal_bank"]
-        cls.journal.bank_account_id = cls.env["res.partner.bank"].create(
-            {"acc_number": IBAN, "partner_id": cls.env.company.partner_id.id}
-        )
-        cls.currency = cls.journal.currency_id or cls.env.company.currency_id
         cls.rule = cls.env["finsync.match.rule"].create(
             {"name": "References", "company_id": cls.env.company.id}
         )
@@ -27,7 +19,7 @@ class TestReconcileAfterImport(FinsyncCommon):
         cls.invoice_b = cls.init_invoice("out_invoice", amounts=[80.0], taxes=[], post=True)
         cls.invoice_c = cls.init_invoice("out_invoice", amounts=[70.0], taxes=[], post=True)
 
-    def _import(self, *lines):
+    def _import_lines(self, *lines):
         spec = StatementSpec(
             account=IBAN,
             currency=self.currency.name,
@@ -36,14 +28,7 @@ class TestReconcileAfterImport(FinsyncCommon):
             end=datetime.date(2026, 1, 31),
             lines=list(lines),
         )
-        attachment = self.env["ir.attachment"].create(
-            {"name": "jan.xml", "datas": base64.b64encode(camt053(spec))}
-        )
-        wizard = self.env["finsync.bank.import"].create(
-            {"attachment_ids": [(6, 0, attachment.ids)]}
-        )
-        wizard.action_preview()
-        wizard.action_import()
+        wizard = self._import(("jan.xml", camt053(spec)))
         self.assertEqual(wizard.state, "done", wizard.message)
         return wizard.event_ids.transaction_ids.sorted("id")
 
@@ -58,7 +43,7 @@ class TestReconcileAfterImport(FinsyncCommon):
 
     def test_reference_in_the_label_reconciles_the_invoice(self):
         label = self.invoice_a.name.lower().replace("/", " ")
-        [tx] = self._import(self._line("150.00", f"payment {label}", "R1"))
+        [tx] = self._import_lines(self._line("150.00", f"payment {label}", "R1"))
         self.assertEqual(self.invoice_a.payment_state, "paid")
         self.assertEqual(tx.state, "reconciled")
         self.assertEqual(tx.invoice_ids, self.invoice_a)
@@ -77,13 +62,13 @@ class TestReconcileAfterImport(FinsyncCommon):
 
     def test_one_transfer_for_two_invoices(self):
         text = f"{self.invoice_b.name} {self.invoice_c.name}"
-        [tx] = self._import(self._line("150.00", text, "R2"))
+        [tx] = self._import_lines(self._line("150.00", text, "R2"))
         self.assertEqual(tx.state, "reconciled")
         self.assertEqual(tx.invoice_ids, self.invoice_b | self.invoice_c)
         self.assertEqual(set((self.invoice_b | self.invoice_c).mapped("payment_state")), {"paid"})
 
     def test_what_cannot_be_matched_lands_in_the_exception_queue(self):
-        unknown, short = self._import(
+        unknown, short = self._import_lines(
             self._line("42.00", "rent january", "R3"),
             self._line("149.00", self.invoice_a.name, "R4"),
         )
@@ -97,7 +82,7 @@ class TestReconcileAfterImport(FinsyncCommon):
     def test_difference_within_tolerance_goes_to_the_write_off_account(self):
         writeoff = self.company_data["default_account_expense"]
         self.rule.write({"amount_tolerance": 2.0, "writeoff_account_id": writeoff.id})
-        [tx] = self._import(self._line("149.00", self.invoice_a.name, "R5"))
+        [tx] = self._import_lines(self._line("149.00", self.invoice_a.name, "R5"))
         self.assertEqual(self.invoice_a.payment_state, "paid")
         line = tx.statement_line_id.move_id.line_ids.filtered(
             lambda aml: aml.account_id == writeoff
@@ -105,7 +90,7 @@ class TestReconcileAfterImport(FinsyncCommon):
         self.assertEqual(self.currency.compare_amounts(line.balance, 1.0), 0)
 
     def test_undoing_the_reconciliation_brings_the_transaction_back(self):
-        [tx] = self._import(self._line("150.00", self.invoice_a.name, "R6"))
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "R6"))
         self.assertEqual(tx.state, "reconciled")
         tx.statement_line_id.action_undo_reconciliation()
         self.assertEqual(tx.state, "settled")
@@ -116,7 +101,7 @@ class TestReconcileAfterImport(FinsyncCommon):
         self.assertIn("undone", last.reason)
 
     def test_matching_again_after_the_invoice_arrives(self):
-        [tx] = self._import(self._line("95.00", "order so 4711, thanks", "R7"))
+        [tx] = self._import_lines(self._line("95.00", "order so 4711, thanks", "R7"))
         self.assertEqual(tx.exception_ids.exception_type, "unmatched")
         late = self.init_invoice("out_invoice", amounts=[95.0], taxes=[], post=False)
         late.payment_reference = "SO/04711"
