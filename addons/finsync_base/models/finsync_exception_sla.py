@@ -6,6 +6,7 @@ EXCEPTION_TYPES = [
     ("amount_mismatch", "Amount mismatch"),
     ("duplicate", "Duplicate"),
     ("missing_reference", "Missing reference"),
+    ("proposal", "Match to confirm"),
     ("statement_gap", "Statement gap"),
     ("balance_mismatch", "Balance mismatch"),
     ("posting_failed", "Posting failed"),

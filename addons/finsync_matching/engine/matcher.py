@@ -66,6 +66,8 @@ class Decision:
     score: int = 0
     reasons: list = field(default_factory=list)
     difference: Decimal = Decimal(0)
+    basis: str = ""  # "reference" or "partner_amount": what found the items
+    amount_agrees: bool = True  # equal, or within the rule's tolerance
 
     @property
     def explanation(self):
@@ -87,7 +89,8 @@ class OpenItemIndex:
                 self.by_partner.setdefault(item.partner_id, []).append(item)
 
 
-def _tolerance(rule, amount):
+def tolerance(rule, amount):
+    """The largest difference the rule accepts on ``amount``."""
     return max(rule.amount_tolerance, abs(amount) * rule.percent_tolerance / 100)
 
 
@@ -111,7 +114,7 @@ def _amount_reasons(line, total, rule):
     difference = line.amount - total
     if difference == 0:
         return True, ["amount equal"], difference
-    if abs(difference) <= _tolerance(rule, total):
+    if abs(difference) <= tolerance(rule, total):
         return True, [f"amount within tolerance ({difference:+})"], difference
     return False, [f"amount differs by {difference:+}"], difference
 
@@ -124,7 +127,7 @@ def _by_reference(line, index, rule):
     keys = sorted({key for _item, key in candidates})
     reasons = [f"reference {', '.join(keys)} in the label"]
     if len(items) > 1 and not rule.allow_many_items:
-        return Decision("ambiguous", items, 50, [*reasons, "several open items"])
+        return Decision("ambiguous", items, 50, [*reasons, "several open items"], basis="reference")
     total = sum((item.amount for item in items), Decimal(0))
     agrees, amount_reasons, difference = _amount_reasons(line, total, rule)
     partners = {item.partner_id for item in items}
@@ -132,7 +135,7 @@ def _by_reference(line, index, rule):
         amount_reasons.append("partner equal")
     score = 100 if agrees else 60
     action = ("reconcile" if rule.auto_reconcile else "propose") if agrees else "propose"
-    return Decision(action, items, score, reasons + amount_reasons, difference)
+    return Decision(action, items, score, reasons + amount_reasons, difference, "reference", agrees)
 
 
 def _subsets(items, amount, tolerance):
@@ -156,11 +159,11 @@ def _by_partner_amount(line, index, rule):
         for item in index.by_partner.get(line.partner_id, ())
         if item.currency == line.currency and _in_window(rule, line, item)
     ]
-    tolerance = _tolerance(rule, line.amount)
+    allowed = tolerance(rule, line.amount)
     subsets = (
-        _subsets(items, line.amount, tolerance)
+        _subsets(items, line.amount, allowed)
         if rule.allow_many_items
-        else [[item] for item in items if abs(item.amount - line.amount) <= tolerance]
+        else [[item] for item in items if abs(item.amount - line.amount) <= allowed]
     )
     if not subsets:
         return None
@@ -170,12 +173,15 @@ def _by_partner_amount(line, index, rule):
             [item for subset in subsets for item in subset],
             40,
             [f"{len(subsets)} sets of open items of the partner have this amount"],
+            basis="partner_amount",
         )
     [chosen] = subsets
     total = sum((item.amount for item in chosen), Decimal(0))
     _agrees, reasons, difference = _amount_reasons(line, total, rule)
     # Without a reference, an amount alone is a proposal, never an automatic match.
-    return Decision("propose", chosen, 70, ["partner equal", *reasons], difference)
+    return Decision(
+        "propose", chosen, 70, ["partner equal", *reasons], difference, "partner_amount"
+    )
 
 
 def match(line, index, rule):

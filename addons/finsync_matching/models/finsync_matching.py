@@ -2,6 +2,7 @@ import logging
 from decimal import Decimal
 
 from odoo import Command, api, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..engine.matcher import BankLine, OpenItem, OpenItemIndex, match
@@ -9,12 +10,14 @@ from ..engine.matcher import BankLine, OpenItem, OpenItemIndex, match
 _logger = logging.getLogger(__name__)
 
 RECEIVABLE_PAYABLE = ("asset_receivable", "liability_payable")
-# What an undecided line becomes in the exception queue.
-EXCEPTION_TYPES = {
-    "ambiguous": "ambiguous",
-    "propose": "amount_mismatch",
-    "none": "unmatched",
-}
+# What an undecided line becomes in the exception queue (see ``_exception_type``).
+MATCHING_EXCEPTION_TYPES = (
+    "unmatched",
+    "ambiguous",
+    "amount_mismatch",
+    "missing_reference",
+    "proposal",
+)
 
 
 def _decimal(value, currency):
@@ -136,84 +139,192 @@ class FinsyncMatching(models.AbstractModel):
             return
         transaction = st_line.finsync_transaction_ids[:1]
         if transaction:
-            exception_type = EXCEPTION_TYPES.get(decision.action, "unmatched")
+            exception_type = self._exception_type(decision, rule)
             undecided.setdefault(exception_type, []).append(
-                (transaction, st_line, decision, move_lines)
+                (transaction, st_line, decision, move_lines, rule)
             )
+
+    @api.model
+    def _exception_type(self, decision, rule):
+        """The queue an undecided line goes to, and so its owner and SLA."""
+        if decision.action == "ambiguous":
+            return "ambiguous"
+        if decision.action == "none" or not decision.items:
+            return "unmatched"
+        if not decision.amount_agrees or (decision.difference and not rule.writeoff_account_id):
+            return "amount_mismatch"
+        if decision.basis != "reference":
+            return "missing_reference"
+        return "proposal"
 
     @api.model
     def _reconcile(self, st_line, move_lines, decision, rule):
-        """Replace the suspense line by the invoices' counterparts and reconcile them."""
-        _liquidity, suspense, _other = st_line._seek_for_lines()
-        counterparts = [
-            Command.create(
-                {
-                    "name": st_line.payment_ref,
-                    "account_id": line.account_id.id,
-                    "partner_id": line.partner_id.id,
-                    "balance": -line.amount_residual,
-                    "amount_currency": -line.amount_residual_currency,
-                    "currency_id": line.currency_id.id,
-                }
+        """Reconcile an engine decision: every item in full, the difference written off."""
+        return self._reconcile_allocations(
+            st_line,
+            [(line, None) for line in move_lines],
+            writeoff_account=rule.writeoff_account_id if decision.difference else None,
+            explanation=decision.explanation,
+            rule=rule,
+            score=decision.score,
+        )
+
+    @api.model
+    def _lock_unreconciled(self, st_line):
+        """Lock one statement line; a clear error if it is reconciled already."""
+        st_line.ensure_one()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM account_bank_statement_line WHERE id = %s FOR UPDATE NOWAIT",
+                st_line.id,
             )
-            for line in move_lines
-        ]
-        if decision.difference:
-            counterparts.append(
-                Command.create(
-                    {
-                        "name": decision.explanation[:200],
-                        "account_id": rule.writeoff_account_id.id,
-                        "balance": -float(decision.difference),
-                    }
+        )
+        st_line.invalidate_recordset(["is_reconciled"])
+        if st_line.is_reconciled:
+            raise UserError(
+                self.env._(
+                    "The bank line %(line)s is reconciled already (by someone else meanwhile?). "
+                    "Reload it to see how.",
+                    line=st_line.payment_ref or st_line.move_id.name,
                 )
             )
-        partner = move_lines.partner_id[:1]
+
+    @api.model
+    def _reconcile_allocations(
+        self,
+        st_line,
+        allocations,
+        writeoff_account=None,
+        writeoff_label=None,
+        explanation=None,
+        rule=None,
+        score=0,
+        partner=None,
+    ):
+        """Reconcile a statement line with chosen open items, partially if asked.
+
+        ``allocations`` is a list of ``(move_line, amount)``: ``amount`` is the part
+        of the item's residual this bank line pays, positive, in the item's currency,
+        or ``None`` for the whole residual. Items in the bank journal's foreign
+        currency are booked at the bank line's rate, so reconciling them leaves
+        Odoo's exchange difference entry. What the items do not take goes to
+        ``writeoff_account`` (with ``partner``, e.g. a receivable for a payment on
+        account); without one, a remainder is an error and nothing is written.
+        The suspense line is replaced by the counterparts, each reconciled with its
+        item in one reconciliation plan; the FinSync transaction moves to reconciled
+        with ``explanation`` and its matching exceptions close. Returns the transaction.
+        """
+        self._lock_unreconciled(st_line)
+        liquidity, suspense, other = st_line._seek_for_lines()
+        company_currency = st_line.company_currency_id
+        line_currency = liquidity.currency_id
+        # Company currency per unit of the bank journal's currency, on this bank line.
+        rate = liquidity.balance / liquidity.amount_currency if liquidity.amount_currency else 1.0
+        label = st_line.payment_ref or "/"
+        counterparts = []
+        for item, amount in allocations:
+            residual = item.amount_residual_currency
+            if amount is None:
+                paid = residual
+            else:
+                if item.currency_id.compare_amounts(amount, abs(residual)) > 0 or amount <= 0:
+                    raise UserError(
+                        self.env._(
+                            "%(amount)s cannot be allocated to %(item)s: it has %(residual)s "
+                            "left to pay.",
+                            amount=item.currency_id.format(amount),
+                            item=item.move_id.name,
+                            residual=item.currency_id.format(abs(residual)),
+                        )
+                    )
+                paid = amount if residual > 0 else -amount
+            if item.currency_id == company_currency:
+                balance = -paid
+            elif item.currency_id == line_currency:
+                balance = company_currency.round(-paid * rate)
+            else:
+                balance = company_currency.round(-item.amount_residual * paid / residual)
+            counterparts.append(
+                {
+                    "name": label,
+                    "account_id": item.account_id.id,
+                    "partner_id": item.partner_id.id,
+                    "balance": balance,
+                    "amount_currency": -paid,
+                    "currency_id": item.currency_id.id,
+                }
+            )
+        allocated = sum(vals["balance"] for vals in counterparts)
+        remainder = -company_currency.round(
+            liquidity.balance + sum(other.mapped("balance")) + allocated
+        )
+        if not company_currency.is_zero(remainder):
+            if not writeoff_account:
+                raise UserError(
+                    self.env._(
+                        "The selected items leave %(amount)s of the bank line %(line)s "
+                        "unallocated: choose a write-off account or change the amounts.",
+                        amount=company_currency.format(remainder),
+                        line=label,
+                    )
+                )
+            counterparts.append(
+                {
+                    "name": (writeoff_label or explanation or label)[:200],
+                    "account_id": writeoff_account.id,
+                    "partner_id": partner.id if partner else False,
+                    "balance": remainder,
+                    "amount_currency": (
+                        remainder
+                        if line_currency == company_currency
+                        else line_currency.round(remainder / rate)
+                    ),
+                    "currency_id": line_currency.id,
+                }
+            )
+        before = st_line.move_id.line_ids
         # Only the journal items change: writing the statement line's own fields
         # (partner, label) would make Odoo rebuild its suspense line.
         st_line.move_id.with_context(force_delete=True, skip_readonly_check=True).write(
-            {"line_ids": [Command.delete(line.id) for line in suspense] + counterparts}
-        )
-        new_lines = st_line.move_id.line_ids.filtered(
-            lambda line: line.account_id in move_lines.account_id and not line.reconciled
-        )
-        for line in move_lines:
-            pair = (
-                line
-                | new_lines.filtered(
-                    lambda new, src=line: new.account_id == src.account_id
-                    and new.partner_id == src.partner_id
-                    and not new.reconciled
-                    and new.currency_id.is_zero(
-                        new.amount_residual_currency + src.amount_residual_currency
-                    )
-                )[:1]
-            )
-            pair.reconcile()
-        transaction = st_line.finsync_transaction_ids.filtered(lambda tx: tx.state == "settled")
-        transaction.write(
             {
-                "match_rule_id": rule.id,
-                "match_score": decision.score,
-                "match_explanation": decision.explanation,
-                "invoice_ids": [Command.set(move_lines.move_id.ids)],
-                "partner_id": partner.commercial_partner_id.id,
+                "line_ids": [Command.delete(line.id) for line in suspense]
+                + [Command.create(vals) for vals in counterparts]
             }
         )
-        transaction._transition("reconciled", reason=decision.explanation)
-        self._close_matching_exceptions(transaction, decision)
+        created = (st_line.move_id.line_ids - before).sorted("id")
+        plan = [item | new for (item, _amount), new in zip(allocations, created, strict=False)]
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)
+        items = self.env["account.move.line"].union(*(item for item, _amount in allocations))
+        partner = partner or items.partner_id[:1]
+        transaction = st_line.finsync_transaction_ids.filtered(lambda tx: tx.state == "settled")
+        explanation = explanation or self.env._("Reconciled by %(user)s", user=self.env.user.name)
+        transaction.write(
+            {
+                "match_rule_id": rule.id if rule else False,
+                "match_score": score,
+                "match_explanation": explanation,
+                "invoice_ids": [Command.set(items.move_id.ids)],
+                "partner_id": partner.commercial_partner_id.id,
+                "proposed_line_ids": [Command.clear()],
+                "candidate_line_ids": [Command.clear()],
+            }
+        )
+        transaction._transition("reconciled", reason=explanation)
+        self._close_matching_exceptions(transaction, explanation)
+        return transaction
 
     @api.model
-    def _close_matching_exceptions(self, transactions, decision):
+    def _close_matching_exceptions(self, transactions, explanation):
         """A line matched at last closes what was open about it not matching."""
         open_exceptions = transactions.exception_ids.filtered(
-            lambda exc: exc.is_open and exc.exception_type in EXCEPTION_TYPES.values()
+            lambda exc: exc.is_open and exc.exception_type in MATCHING_EXCEPTION_TYPES
         )
         if open_exceptions:
             # sudo: matching runs as whoever posted the lines; closing needs an accountant.
             open_exceptions.sudo()._close(
                 self.env.ref("finsync_base.reason_matched"),
-                note=self.env._("Matched: %(reason)s", reason=decision.explanation),
+                note=self.env._("Matched: %(reason)s", reason=explanation),
             )
 
     @api.model
@@ -223,15 +334,23 @@ class FinsyncMatching(models.AbstractModel):
         for exception_type, entries in undecided.items():
             vals_by_tx = {
                 transaction.id: self._exception_vals(transaction, st_line, decision, move_lines)
-                for transaction, st_line, decision, move_lines in entries
+                for transaction, st_line, decision, move_lines, _rule in entries
             }
             transactions = self.env["finsync.transaction"].browse(list(vals_by_tx))
             exceptions._open_for_records(
                 exception_type, transactions, lambda tx, vals=vals_by_tx: vals[tx.id]
             )
-            for transaction, _st_line, decision, _move_lines in entries:
+            # Only a proposal whose amount agrees can be confirmed as it stands.
+            proposed = exception_type in ("proposal", "missing_reference")
+            for transaction, _st_line, decision, move_lines, rule in entries:
                 transaction.write(
-                    {"match_score": decision.score, "match_explanation": decision.explanation}
+                    {
+                        "match_rule_id": rule.id,
+                        "match_score": decision.score,
+                        "match_explanation": decision.explanation,
+                        "proposed_line_ids": [Command.set(move_lines.ids if proposed else [])],
+                        "candidate_line_ids": [Command.set([] if proposed else move_lines.ids)],
+                    }
                 )
 
     @api.model

@@ -1,4 +1,9 @@
-from odoo import fields, models
+from decimal import Decimal
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..engine.matcher import tolerance as matcher_tolerance
 
 
 class FinsyncTransaction(models.Model):
@@ -9,6 +14,39 @@ class FinsyncTransaction(models.Model):
     match_explanation = fields.Char(
         readonly=True, help="Why FinSync matched (or proposed) these open items."
     )
+    proposed_line_ids = fields.Many2many(
+        "account.move.line",
+        "finsync_transaction_proposed_aml_rel",
+        "transaction_id",
+        "move_line_id",
+        string="Proposed Items",
+        readonly=True,
+        help="Open items a matching rule proposes; an accountant confirms them.",
+    )
+    candidate_line_ids = fields.Many2many(
+        "account.move.line",
+        "finsync_transaction_candidate_aml_rel",
+        "transaction_id",
+        "move_line_id",
+        string="Candidates",
+        readonly=True,
+        help="Open items that could be the match, none sure enough to choose alone.",
+    )
+    has_proposal = fields.Boolean(
+        compute="_compute_has_proposal", search="_search_has_proposal", string="Proposal"
+    )
+
+    @api.depends("proposed_line_ids", "state")
+    def _compute_has_proposal(self):
+        for tx in self:
+            tx.has_proposal = bool(tx.proposed_line_ids) and tx.state == "settled"
+
+    def _search_has_proposal(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Unsupported search on Proposal."))
+        positive = (operator == "=") == value
+        domain = [("proposed_line_ids", "!=", False), ("state", "=", "settled")]
+        return domain if positive else ["!", "&", *domain]
 
     def _post_statement_lines(self):
         """Match the lines as soon as they are posted (in the same job)."""
@@ -19,16 +57,63 @@ class FinsyncTransaction(models.Model):
     def action_match(self):
         """Button: run the matching rules again on these transactions' bank lines."""
         counts = self.env["finsync.matching"]._match_statement_lines(self.statement_line_id)
+        return self._notify(
+            self.env._(
+                "%(reconciled)s reconciled, %(open)s left in the exception queue.",
+                reconciled=counts.get("reconcile", 0),
+                open=sum(count for action, count in counts.items() if action != "reconcile"),
+            )
+        )
+
+    def action_confirm_proposal(self):
+        """Button (one or many): reconcile each transaction with its proposed items."""
+        to_confirm = self.filtered("has_proposal")
+        if not to_confirm:
+            raise UserError(self.env._("None of the selected transactions has a proposal."))
+        matching = self.env["finsync.matching"]
+        for tx in to_confirm:
+            rule = tx.match_rule_id
+            lines = tx.proposed_line_ids
+            residual = sum(lines.mapped("amount_residual_currency"))
+            currency = tx.statement_line_id.currency_id
+            difference = tx.statement_line_id.amount - residual
+            differs = not currency.is_zero(difference)
+            tolerance = matcher_tolerance(rule._to_engine_rule(), Decimal(str(residual)))
+            if differs and (
+                not rule.writeoff_account_id
+                or currency.compare_amounts(abs(difference), float(tolerance)) > 0
+            ):
+                raise UserError(
+                    self.env._(
+                        "The proposal for %(line)s no longer adds up (%(difference)s apart): "
+                        "match it by hand.",
+                        line=tx.display_name,
+                        difference=currency.format(difference),
+                    )
+                )
+            matching._reconcile_allocations(
+                tx.statement_line_id,
+                [(line, None) for line in lines],
+                writeoff_account=rule.writeoff_account_id if differs else None,
+                explanation=self.env._(
+                    "Proposal confirmed by %(user)s: %(reason)s",
+                    user=self.env.user.name,
+                    reason=tx.match_explanation or "",
+                ),
+                rule=rule,
+                score=tx.match_score,
+            )
+        return self._notify(
+            self.env._("%(count)s proposals confirmed and reconciled.", count=len(to_confirm))
+        )
+
+    def _notify(self, message):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Matching"),
-                "message": self.env._(
-                    "%(reconciled)s reconciled, %(open)s left in the exception queue.",
-                    reconciled=counts.get("reconcile", 0),
-                    open=sum(count for action, count in counts.items() if action != "reconcile"),
-                ),
+                "message": message,
                 "type": "info",
                 "next": {"type": "ir.actions.act_window_close"},
             },

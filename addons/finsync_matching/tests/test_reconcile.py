@@ -7,8 +7,9 @@ from odoo.addons.finsync_bank.tests.common import IBAN, BankImportCommon
 from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
 
 
-@tagged("post_install", "-at_install")
-class TestReconcileAfterImport(BankImportCommon):
+class ReconcileCommon(BankImportCommon):
+    """Three open invoices (150, 80, 70) and a default rule; statements imported as CAMT."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -41,6 +42,9 @@ class TestReconcileAfterImport(BankImportCommon):
             reference=reference,
         )
 
+
+@tagged("post_install", "-at_install")
+class TestReconcileAfterImport(ReconcileCommon):
     def test_reference_in_the_label_reconciles_the_invoice(self):
         label = self.invoice_a.name.lower().replace("/", " ")
         [tx] = self._import_lines(self._line("150.00", f"payment {label}", "R1"))

@@ -1,0 +1,83 @@
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .test_reconcile import ReconcileCommon
+
+
+@tagged("post_install", "-at_install")
+class TestProposalsAndAllocations(ReconcileCommon):
+    """Proposals an accountant confirms, and reconciling chosen items by hand."""
+
+    def _receivable(self, invoice):
+        return invoice.line_ids.filtered(
+            lambda aml: aml.account_id.account_type == "asset_receivable"
+        )
+
+    def test_a_rule_that_only_proposes_waits_for_confirmation(self):
+        self.rule.auto_reconcile = False
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "P1"))
+        self.assertEqual(tx.state, "settled")
+        self.assertEqual(self.invoice_a.payment_state, "not_paid")
+        self.assertTrue(tx.has_proposal)
+        self.assertEqual(tx.proposed_line_ids, self._receivable(self.invoice_a))
+        self.assertEqual(tx.exception_ids.exception_type, "proposal")
+        proposals = self.env["finsync.transaction"].search([("has_proposal", "=", True)])
+        self.assertIn(tx, proposals)
+
+        tx.action_confirm_proposal()
+        self.assertEqual(tx.state, "reconciled")
+        self.assertEqual(self.invoice_a.payment_state, "paid")
+        self.assertFalse(tx.has_proposal)
+        self.assertEqual(tx.exception_ids.state, "resolved")
+        self.assertIn("Proposal confirmed by", tx.match_explanation)
+        self.assertNotIn(tx, self.env["finsync.transaction"].search([("has_proposal", "=", True)]))
+
+    def test_a_proposal_that_no_longer_adds_up_is_refused(self):
+        self.rule.auto_reconcile = False
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "P2"))
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=self.invoice_a.ids
+        ).create({"amount": 50.0}).action_create_payments()
+        self.assertEqual(self.invoice_a.payment_state, "partial")
+        with self.assertRaisesRegex(UserError, "no longer adds up"):
+            tx.action_confirm_proposal()
+        self.assertEqual(tx.state, "settled")
+
+    def test_partial_allocation_leaves_the_rest_to_pay(self):
+        [tx] = self._import_lines(self._line("100.00", "unknown payer", "P3"))
+        self.assertEqual(tx.exception_ids.exception_type, "unmatched")
+        self.env["finsync.matching"]._reconcile_allocations(
+            tx.statement_line_id, [(self._receivable(self.invoice_a), 100.0)]
+        )
+        self.assertEqual(tx.state, "reconciled")
+        self.assertEqual(self.invoice_a.payment_state, "partial")
+        self.assertEqual(self.currency.compare_amounts(self.invoice_a.amount_residual, 50.0), 0)
+        self.assertTrue(tx.statement_line_id.is_reconciled)
+        self.assertEqual(tx.exception_ids.state, "resolved")
+        move = tx.statement_line_id.move_id
+        self.assertTrue(
+            self.currency.is_zero(sum(move.line_ids.mapped("balance"))), "the entry balances"
+        )
+
+    def test_allocations_that_do_not_add_up_write_nothing(self):
+        [tx] = self._import_lines(self._line("100.00", "unknown payer", "P4"))
+        st_line = tx.statement_line_id
+        lines_before = st_line.move_id.line_ids
+        matching = self.env["finsync.matching"]
+        with self.assertRaisesRegex(UserError, "80.00 left to pay"):
+            matching._reconcile_allocations(st_line, [(self._receivable(self.invoice_b), 90.0)])
+        with self.assertRaisesRegex(UserError, "unallocated"):
+            matching._reconcile_allocations(st_line, [(self._receivable(self.invoice_b), None)])
+        self.assertEqual(st_line.move_id.line_ids, lines_before)
+        self.assertFalse(st_line.is_reconciled)
+        self.assertEqual(tx.state, "settled")
+        # With a write-off account the remaining 20.00 is booked there.
+        writeoff = self.company_data["default_account_revenue"]
+        matching._reconcile_allocations(
+            st_line, [(self._receivable(self.invoice_b), None)], writeoff_account=writeoff
+        )
+        self.assertEqual(self.invoice_b.payment_state, "paid")
+        booked = st_line.move_id.line_ids.filtered(lambda aml: aml.account_id == writeoff)
+        self.assertEqual(self.currency.compare_amounts(booked.balance, -20.0), 0)
+        with self.assertRaisesRegex(UserError, "reconciled already"):
+            matching._reconcile_allocations(st_line, [(self._receivable(self.invoice_c), None)])
