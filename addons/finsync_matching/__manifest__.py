@@ -12,6 +12,7 @@
         "security/finsync_matching_rules.xml",
         "data/finsync_match_rule_data.xml",
         "views/finsync_match_rule_views.xml",
+        "views/finsync_unreconcile_views.xml",
     ],
     "installable": True,
 }

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..engine.matcher import tolerance as matcher_tolerance
@@ -106,6 +106,27 @@ class FinsyncTransaction(models.Model):
         return self._notify(
             self.env._("%(count)s proposals confirmed and reconciled.", count=len(to_confirm))
         )
+
+    def _undo_match(self, reason=None):
+        """Back to settled after an undone reconciliation, with who and why on record."""
+        if not self:
+            return
+        text = self.env._(
+            "Reconciliation undone by %(user)s: %(reason)s",
+            user=self.env.user.name,
+            reason=reason or self.env._("no reason given (undone in Odoo)"),
+        )
+        self._transition("settled", reason=text)
+        self.write(
+            {
+                "match_rule_id": False,
+                "match_score": 0,
+                "match_explanation": False,
+                "invoice_ids": [Command.clear()],
+            }
+        )
+        for tx in self:
+            tx.message_post(body=text)
 
     def _notify(self, message):
         return {

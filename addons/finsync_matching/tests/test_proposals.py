@@ -81,3 +81,24 @@ class TestProposalsAndAllocations(ReconcileCommon):
         self.assertEqual(self.currency.compare_amounts(booked.balance, -20.0), 0)
         with self.assertRaisesRegex(UserError, "reconciled already"):
             matching._reconcile_allocations(st_line, [(self._receivable(self.invoice_c), None)])
+
+    def test_undoing_asks_a_reason_and_keeps_it(self):
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "P5"))
+        self.assertEqual(tx.state, "reconciled")
+        wizard = (
+            self.env["finsync.unreconcile"]
+            .with_context(active_model="finsync.transaction", active_ids=tx.ids)
+            .create({"reason": "Paid by the sister company, not this customer"})
+        )
+        self.assertEqual(wizard.transaction_ids, tx)
+        wizard.action_undo()
+        self.assertEqual(tx.state, "settled")
+        self.assertEqual(self.invoice_a.payment_state, "not_paid")
+        self.assertFalse(tx.statement_line_id.is_reconciled)
+        self.assertFalse(tx.invoice_ids)
+        last = tx.transition_ids.sorted("id")[-1]
+        self.assertEqual((last.from_state, last.to_state), ("reconciled", "settled"))
+        self.assertIn("Paid by the sister company", last.reason)
+        self.assertIn("Paid by the sister company", tx.message_ids[:1].body)
+        with self.assertRaisesRegex(UserError, "not reconciled, nothing to undo"):
+            wizard.action_undo()
