@@ -167,6 +167,7 @@ class FinsyncMatching(models.AbstractModel):
             explanation=decision.explanation,
             rule=rule,
             score=decision.score,
+            mode="auto",
         )
 
     @api.model
@@ -200,6 +201,7 @@ class FinsyncMatching(models.AbstractModel):
         rule=None,
         score=0,
         partner=None,
+        mode="manual",
     ):
         """Reconcile a statement line with chosen open items, partially if asked.
 
@@ -212,7 +214,9 @@ class FinsyncMatching(models.AbstractModel):
         account); without one, a remainder is an error and nothing is written.
         The suspense line is replaced by the counterparts, each reconciled with its
         item in one reconciliation plan; the FinSync transaction moves to reconciled
-        with ``explanation`` and its matching exceptions close. Returns the transaction.
+        with ``explanation`` and ``mode`` (auto: a rule alone; confirmed: a proposal
+        confirmed; manual: chosen by a person) and its matching exceptions close.
+        Returns the transaction.
         """
         self._lock_unreconciled(st_line)
         liquidity, suspense, other = st_line._seek_for_lines()
@@ -302,6 +306,7 @@ class FinsyncMatching(models.AbstractModel):
         transaction.write(
             {
                 "match_rule_id": rule.id if rule else False,
+                "match_mode": mode,
                 "match_score": score,
                 "match_explanation": explanation,
                 "invoice_ids": [Command.set(items.move_id.ids)],

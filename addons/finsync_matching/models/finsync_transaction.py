@@ -10,6 +10,12 @@ class FinsyncTransaction(models.Model):
     _inherit = "finsync.transaction"
 
     match_rule_id = fields.Many2one("finsync.match.rule", string="Matched By", readonly=True)
+    match_mode = fields.Selection(
+        [("auto", "Automatic"), ("confirmed", "Proposal Confirmed"), ("manual", "By Hand")],
+        string="Reconciled",
+        readonly=True,
+        help="How the reconciliation was decided: by a rule alone, or by a person.",
+    )
     match_score = fields.Integer(readonly=True)
     match_explanation = fields.Char(
         readonly=True, help="Why FinSync matched (or proposed) these open items."
@@ -102,6 +108,7 @@ class FinsyncTransaction(models.Model):
                 ),
                 rule=rule,
                 score=tx.match_score,
+                mode="confirmed",
             )
         return self._notify(
             self.env._("%(count)s proposals confirmed and reconciled.", count=len(to_confirm))
@@ -120,6 +127,7 @@ class FinsyncTransaction(models.Model):
         self.write(
             {
                 "match_rule_id": False,
+                "match_mode": False,
                 "match_score": 0,
                 "match_explanation": False,
                 "invoice_ids": [Command.clear()],
