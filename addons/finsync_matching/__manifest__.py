@@ -13,6 +13,7 @@
         "data/finsync_match_rule_data.xml",
         "views/finsync_match_rule_views.xml",
         "views/finsync_unreconcile_views.xml",
+        "views/finsync_match_backtest_views.xml",
     ],
     "installable": True,
 }
