@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
 
-from .references import extract, normalize
+from .references import extract, reference_keys
 
 MAX_SUBSET_ITEMS = 12  # open items of one partner searched for a sum (2^12 subsets)
 
@@ -45,6 +45,9 @@ class BankLine:
     texts: tuple = ()
     partner_id: int | None = None
     date: datetime.date | None = None
+    # How the partner was found: "statement" (set on the line), "account"
+    # (counterparty bank account), "name" (counterparty name); "" when unknown.
+    partner_source: str = ""
 
 
 @dataclass
@@ -57,6 +60,12 @@ class Rule:
     match_reference: bool = True
     match_partner_amount: bool = True
     allow_many_items: bool = True
+    # A referenced invoice paid in part stays open for the rest (several payments
+    # for one invoice); otherwise a smaller amount is an amount mismatch.
+    allow_partial: bool = False
+    # The partner's only open item of exactly this amount is reconciled without a
+    # reference; otherwise partner and amount alone are a proposal.
+    auto_partner_amount: bool = False
 
 
 @dataclass
@@ -68,25 +77,42 @@ class Decision:
     difference: Decimal = Decimal(0)
     basis: str = ""  # "reference" or "partner_amount": what found the items
     amount_agrees: bool = True  # equal, or within the rule's tolerance
+    # Item id -> the part of its residual this line pays (signed like the item),
+    # for items not paid in full; the others are paid in full.
+    partial_amounts: dict = field(default_factory=dict)
 
     @property
     def explanation(self):
         return "; ".join(self.reasons)
 
+    def paid(self, item):
+        """What this decision pays of ``item`` (signed like its residual)."""
+        return self.partial_amounts.get(item.id, item.amount)
+
 
 class OpenItemIndex:
-    """Open items by normalised reference and by partner, built once per run."""
+    """Open items by reference key and by partner, built once per run.
+
+    ``settle(decision)`` takes what a reconciled decision paid off its items, so
+    that later lines of the same run never pay an item twice and the next
+    payment of an invoice paid in part meets only what is left.
+    """
 
     def __init__(self, items):
         self.by_reference = {}
         self.by_partner = {}
         for item in items:
+            keys = set()
             for reference in (item.reference, *item.other_references):
-                key = normalize(reference)
-                if key:
-                    self.by_reference.setdefault(key, []).append(item)
+                keys |= reference_keys(reference)
+            for key in keys:
+                self.by_reference.setdefault(key, []).append(item)
             if item.partner_id:
                 self.by_partner.setdefault(item.partner_id, []).append(item)
+
+    def settle(self, decision):
+        for item in decision.items:
+            item.amount -= decision.paid(item)
 
 
 def tolerance(rule, amount):
@@ -100,12 +126,17 @@ def _in_window(rule, line, item):
     return abs((line.date - item.date).days) <= rule.date_window_days
 
 
+def _eligible(rule, line, item):
+    """Open (not paid off earlier in the run), same currency, within the date window."""
+    return item.amount != 0 and item.currency == line.currency and _in_window(rule, line, item)
+
+
 def _reference_candidates(line, index, rule):
     found = {}
     for text in line.texts:
         for key in extract(text):
             for item in index.by_reference.get(key, ()):
-                if item.currency == line.currency and _in_window(rule, line, item):
+                if _eligible(rule, line, item):
                     found.setdefault(item.id, (item, key))
     return list(found.values())
 
@@ -119,6 +150,28 @@ def _amount_reasons(line, total, rule):
     return False, [f"amount differs by {difference:+}"], difference
 
 
+PARTNER_SOURCES = {
+    "statement": "partner equal",
+    "account": "partner equal (found by the counterparty account)",
+    "name": "partner equal (found by the counterparty name)",
+}
+
+
+def _partner_reasons(line, items):
+    """("partner equal"-like reasons, whether the line's known payer is another partner)."""
+    partners = {item.partner_id for item in items}
+    if line.partner_id and partners == {line.partner_id}:
+        return [PARTNER_SOURCES.get(line.partner_source, "partner equal")], False
+    # A payer identified by name only may be a namesake: not a conflict.
+    conflict = bool(line.partner_id) and line.partner_source in ("statement", "account")
+    return (["paid by another partner"] if conflict else []), conflict
+
+
+def _is_part_of(amount, total):
+    """``amount`` pays less than ``total``, in the same direction."""
+    return amount != 0 and (amount > 0) == (total > 0) and abs(amount) < abs(total)
+
+
 def _by_reference(line, index, rule):
     candidates = _reference_candidates(line, index, rule)
     if not candidates:
@@ -130,12 +183,30 @@ def _by_reference(line, index, rule):
         return Decision("ambiguous", items, 50, [*reasons, "several open items"], basis="reference")
     total = sum((item.amount for item in items), Decimal(0))
     agrees, amount_reasons, difference = _amount_reasons(line, total, rule)
-    partners = {item.partner_id for item in items}
-    if line.partner_id and partners == {line.partner_id}:
-        amount_reasons.append("partner equal")
-    score = 100 if agrees else 60
-    action = ("reconcile" if rule.auto_reconcile else "propose") if agrees else "propose"
-    return Decision(action, items, score, reasons + amount_reasons, difference, "reference", agrees)
+    partner_reasons, conflict = _partner_reasons(line, items)
+    if not agrees and rule.allow_partial and len(items) == 1 and _is_part_of(line.amount, total):
+        # Several payments for one invoice: this one pays a part, the rest stays open.
+        sure = rule.auto_reconcile and not conflict
+        return Decision(
+            "reconcile" if sure else "propose",
+            items,
+            90,
+            [*reasons, f"partial payment of {line.amount} ({total} open)", *partner_reasons],
+            basis="reference",
+            amount_agrees=False,
+            partial_amounts={items[0].id: line.amount},
+        )
+    # A difference written off on the word of a reference alone needs the payer to agree.
+    sure = agrees and rule.auto_reconcile and (difference == 0 or not conflict)
+    return Decision(
+        "reconcile" if sure else "propose",
+        items,
+        100 if agrees else 60,
+        reasons + amount_reasons + partner_reasons,
+        difference,
+        "reference",
+        agrees,
+    )
 
 
 def _subsets(items, amount, tolerance):
@@ -155,16 +226,17 @@ def _by_partner_amount(line, index, rule):
     if not line.partner_id:
         return None
     items = [
-        item
-        for item in index.by_partner.get(line.partner_id, ())
-        if item.currency == line.currency and _in_window(rule, line, item)
+        item for item in index.by_partner.get(line.partner_id, ()) if _eligible(rule, line, item)
     ]
-    allowed = tolerance(rule, line.amount)
-    subsets = (
-        _subsets(items, line.amount, allowed)
-        if rule.allow_many_items
-        else [[item] for item in items if abs(item.amount - line.amount) <= allowed]
-    )
+    # An exact amount is a better explanation than one within the tolerance.
+    for allowed in (Decimal(0), tolerance(rule, line.amount)):
+        subsets = (
+            _subsets(items, line.amount, allowed)
+            if rule.allow_many_items
+            else [[item] for item in items if abs(item.amount - line.amount) <= allowed]
+        )
+        if subsets:
+            break
     if not subsets:
         return None
     if len(subsets) > 1:
@@ -178,19 +250,36 @@ def _by_partner_amount(line, index, rule):
     [chosen] = subsets
     total = sum((item.amount for item in chosen), Decimal(0))
     _agrees, reasons, difference = _amount_reasons(line, total, rule)
-    # Without a reference, an amount alone is a proposal, never an automatic match.
-    return Decision(
-        "propose", chosen, 70, ["partner equal", *reasons], difference, "partner_amount"
-    )
+    partner_reason = PARTNER_SOURCES.get(line.partner_source, "partner equal")
+    # Without a reference, an amount alone is a proposal, unless the rule trusts the
+    # partner's only open item of exactly this amount.
+    if rule.auto_partner_amount and rule.auto_reconcile and len(chosen) == 1 and not difference:
+        return Decision(
+            "reconcile",
+            chosen,
+            80,
+            [partner_reason, *reasons, "the partner's only open item of this amount"],
+            difference,
+            "partner_amount",
+        )
+    return Decision("propose", chosen, 70, [partner_reason, *reasons], difference, "partner_amount")
 
 
-def match(line, index, rule):
-    """The decision for one bank line (see the module docstring)."""
-    if rule.match_reference:
+STAGES = ("reference", "partner_amount")
+
+
+def match(line, index, rule, stages=STAGES):
+    """The decision for one bank line (see the module docstring).
+
+    ``stages`` limits the ways tried: a run first matches every line by
+    reference, then the lines left by partner and amount, so that an amount
+    alone never takes an item a reference pays in the same run.
+    """
+    if rule.match_reference and "reference" in stages:
         decision = _by_reference(line, index, rule)
         if decision:
             return decision
-    if rule.match_partner_amount:
+    if rule.match_partner_amount and "partner_amount" in stages:
         decision = _by_partner_amount(line, index, rule)
         if decision:
             return decision

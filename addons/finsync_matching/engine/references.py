@@ -4,10 +4,11 @@
 ``"INV-2026-42"``: upper case, separators dropped, leading zeros of number
 groups dropped. ``extract(text)`` returns every normalised candidate a text
 holds: validated ISO 11649 creditor references (``RF18539007547034``),
-validated Belgian structured communications (``+++090/9337/55493+++``) and
-every run of one to five consecutive tokens, so that a label like
-``"payment inv 2026-42 thanks"`` yields ``"INV-2026-42"`` among others. A
-matcher intersects these with the normalised references of open items.
+validated Belgian structured communications (``+++090/9337/55493+++``, also
+written without the plus signs as ``090/9337/55493``) and every run of one to
+five consecutive tokens, so that a label like ``"payment inv 2026-42 thanks"``
+yields ``"INV-2026-42"`` among others. A matcher intersects these with
+``reference_keys`` of the open items' references.
 """
 
 import re
@@ -15,6 +16,8 @@ import re
 _TOKEN = re.compile(r"[A-Za-z]+|\d+")
 _RF = re.compile(r"\bRF\s?(\d{2})\s?((?:[A-Za-z0-9]\s?){1,21})", re.IGNORECASE)
 _OGM = re.compile(r"(?:\+{3}|\*{3})\s*(\d{3})\s*/?\s*(\d{4})\s*/?\s*(\d{5})\s*(?:\+{3}|\*{3})")
+# The same communication as people retype it: "090/9337/55493", "090 9337 55493".
+_BARE_OGM = re.compile(r"(?<![\d/])(\d{3})[/ ]?(\d{4})[/ ]?(\d{5})(?![\d/])")
 MAX_WINDOW = 5
 
 
@@ -63,11 +66,29 @@ def structured_references(text):
             candidate = candidate[:-1]
         if len(candidate) > 4:
             found.append(candidate)
-    for match in _OGM.finditer(text or ""):
-        digits = "".join(match.groups())
-        if is_valid_ogm(digits):
-            found.append(digits)
+    for pattern in (_OGM, _BARE_OGM):
+        for match in pattern.finditer(text or ""):
+            digits = "".join(match.groups())
+            if is_valid_ogm(digits) and digits not in found:
+                found.append(digits)
     return found
+
+
+def is_weak(key):
+    """A key too short or without a digit to identify one open item (``"42"``, ``"SO"``)."""
+    return len(key.replace("-", "")) < 4 or not any(char.isdigit() for char in key)
+
+
+def reference_keys(reference):
+    """The keys an open item's reference is found by: its normalised form and the
+    compact form of a structured reference it is (``RF18 5390 0754 7034`` ->
+    ``RF18539007547034``). Weak keys are left out: they would match any label.
+    """
+    keys = set(structured_references(reference))
+    key = normalize(reference)
+    if key and not is_weak(key):
+        keys.add(key)
+    return keys
 
 
 def extract(text):

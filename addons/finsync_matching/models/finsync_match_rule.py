@@ -28,6 +28,17 @@ class FinsyncMatchRule(models.Model):
         help="Without a reference, propose the partner's open items whose amounts add up.",
     )
     allow_many_items = fields.Boolean(string="One Payment for Several Invoices", default=True)
+    allow_partial = fields.Boolean(
+        string="Partial Payments by Reference",
+        help="A payment naming one invoice and paying less than is open reconciles that part; "
+        "the rest stays open for the next payments. Otherwise it is an amount mismatch.",
+    )
+    auto_partner_amount = fields.Boolean(
+        string="Reconcile a Unique Partner and Amount",
+        help="Without a reference, reconcile the partner's only open item of exactly the "
+        "amount paid (partner found from the statement line, the counterparty's bank account "
+        "or name). Otherwise partner and amount alone are a proposal.",
+    )
     amount_tolerance = fields.Monetary(currency_field="currency_id")
     percent_tolerance = fields.Float(string="Tolerance (%)", digits=(5, 2))
     date_window_days = fields.Integer(
@@ -62,4 +73,6 @@ class FinsyncMatchRule(models.Model):
             match_reference=self.match_reference,
             match_partner_amount=self.match_partner_amount,
             allow_many_items=self.allow_many_items,
+            allow_partial=self.allow_partial,
+            auto_partner_amount=self.auto_partner_amount,
         )

@@ -4,7 +4,7 @@ from decimal import Decimal
 from odoo.tests import BaseCase, tagged
 
 from ..engine.matcher import BankLine, OpenItem, OpenItemIndex, Rule, match
-from ..engine.references import extract, is_valid_ogm, is_valid_rf, normalize
+from ..engine.references import extract, is_valid_ogm, is_valid_rf, normalize, reference_keys
 
 
 def item(id_, reference, amount, partner=1, currency="EUR", **kwargs):
@@ -100,3 +100,107 @@ class TestMatcher(BaseCase):
     def test_rule_that_only_proposes(self):
         decision = match(line("150.00", "INV/2026/00042"), self.index, Rule(auto_reconcile=False))
         self.assertEqual(decision.action, "propose")
+
+
+@tagged("post_install", "-at_install")
+class TestMatcherQuality(BaseCase):
+    """Structured references, partial payments, payers found by their account."""
+
+    def test_structured_references_match_however_they_are_spaced(self):
+        index = OpenItemIndex(
+            [
+                item(1, "INV/2026/00001", "40.00", other_references=("RF18 5390 0754 7034",)),
+                item(2, "INV/2026/00002", "50.00", other_references=("+++090/9337/55493+++",)),
+            ]
+        )
+        for text, expected in (
+            ("rf18539007547034", 1),
+            ("RF18 5390 0754 7034 thanks", 1),
+            ("+++090/9337/55493+++", 2),
+            ("090/9337/55493", 2),
+            ("090 9337 55493", 2),
+        ):
+            amount = "40.00" if expected == 1 else "50.00"
+            decision = match(line(amount, text), index, Rule())
+            self.assertEqual(decision.action, "reconcile", text)
+            self.assertEqual([i.id for i in decision.items], [expected], text)
+        # A check digit off is no reference at all.
+        self.assertEqual(match(line("50.00", "090/9337/55494"), index, Rule()).action, "none")
+
+    def test_weak_references_are_not_keys(self):
+        self.assertEqual(reference_keys("42"), set())
+        self.assertEqual(reference_keys("SO"), set())
+        self.assertEqual(reference_keys("SO/04711"), {"SO-4711"})
+        index = OpenItemIndex([item(1, "INV/2026/00001", "42.00", other_references=("42",))])
+        self.assertEqual(match(line("42.00", "order 42"), index, Rule()).action, "none")
+
+    def test_several_payments_for_one_invoice(self):
+        index = OpenItemIndex([item(1, "INV/2026/00042", "100.00", partner=7)])
+        rule = Rule(allow_partial=True)
+        first = match(line("40.00", "inv 2026 42"), index, rule)
+        self.assertEqual(first.action, "reconcile")
+        self.assertEqual(first.paid(first.items[0]), Decimal("40.00"))
+        self.assertIn("partial payment of 40.00 (100.00 open)", first.explanation)
+        index.settle(first)
+        second = match(line("60.00", "inv 2026 42"), index, rule)
+        self.assertEqual(second.action, "reconcile")
+        self.assertFalse(second.partial_amounts, "the rest pays the invoice off")
+        self.assertEqual(second.explanation, "reference INV-2026-42 in the label; amount equal")
+        index.settle(second)
+        third = match(line("60.00", "inv 2026 42"), index, rule)
+        self.assertEqual(third.action, "none", "an invoice paid off is never paid again")
+
+    def test_partial_payments_need_the_rule_and_a_single_invoice(self):
+        index = OpenItemIndex(
+            [item(1, "INV/2026/00042", "100.00"), item(2, "INV/2026/00043", "50.00")]
+        )
+        decision = match(line("40.00", "INV/2026/00042"), index, Rule())
+        self.assertEqual((decision.action, decision.amount_agrees), ("propose", False))
+        decision = match(line("40.00", "INV/2026/42 INV/2026/43"), index, Rule(allow_partial=True))
+        self.assertEqual(decision.action, "propose", "which invoice the part pays is a guess")
+        decision = match(line("-40.00", "INV/2026/00042"), index, Rule(allow_partial=True))
+        self.assertEqual(decision.action, "propose", "money out never pays a customer invoice")
+
+    def test_payer_known_by_account_must_agree_before_anything_is_written_off(self):
+        index = OpenItemIndex([item(1, "INV/2026/00042", "100.00", partner=7)])
+        rule = Rule(allow_partial=True, amount_tolerance=Decimal("2.00"))
+        other = BankLine(1, Decimal("40.00"), "EUR", ("INV/2026/42",), 8, partner_source="account")
+        decision = match(other, index, rule)
+        self.assertEqual(decision.action, "propose")
+        self.assertIn("paid by another partner", decision.explanation)
+        fee = BankLine(1, Decimal("99.00"), "EUR", ("INV/2026/42",), 8, partner_source="account")
+        self.assertEqual(match(fee, index, rule).action, "propose")
+        exact = BankLine(1, Decimal("100.00"), "EUR", ("INV/2026/42",), 8, partner_source="account")
+        self.assertEqual(match(exact, index, rule).action, "reconcile", "reference and amount")
+        same = BankLine(1, Decimal("99.00"), "EUR", ("INV/2026/42",), 7, partner_source="account")
+        decision = match(same, index, rule)
+        self.assertEqual((decision.action, decision.difference), ("reconcile", Decimal("-1.00")))
+        self.assertIn("partner equal (found by the counterparty account)", decision.explanation)
+
+    def test_unique_partner_and_amount_reconciles_when_the_rule_says_so(self):
+        index = OpenItemIndex(
+            [
+                item(1, "INV/2026/00001", "120.00", partner=7),
+                item(2, "INV/2026/00002", "99.00", partner=7),
+                item(3, "INV/2026/00003", "99.00", partner=7),
+            ]
+        )
+        rule = Rule(auto_partner_amount=True)
+        paid = BankLine(1, Decimal("120.00"), "EUR", ("transfer",), 7, partner_source="account")
+        decision = match(paid, index, rule)
+        self.assertEqual(decision.action, "reconcile")
+        self.assertIn("the partner's only open item of this amount", decision.explanation)
+        self.assertEqual(match(paid, index, Rule()).action, "propose")
+        twins = BankLine(1, Decimal("99.00"), "EUR", ("transfer",), 7, partner_source="account")
+        self.assertEqual(match(twins, index, rule).action, "ambiguous")
+        both = BankLine(1, Decimal("198.00"), "EUR", ("transfer",), 7, partner_source="account")
+        self.assertEqual(match(both, index, rule).action, "propose", "a sum is never sure")
+
+    def test_stages_keep_amounts_away_from_referenced_items(self):
+        index = OpenItemIndex([item(1, "INV/2026/00001", "120.00", partner=7)])
+        rule = Rule(auto_partner_amount=True)
+        by_amount = BankLine(1, Decimal("120.00"), "EUR", ("transfer",), 7, partner_source="name")
+        self.assertEqual(match(by_amount, index, rule, ("reference",)).action, "none")
+        by_reference = match(line("120.00", "INV/2026/1"), index, rule, ("reference",))
+        index.settle(by_reference)
+        self.assertEqual(match(by_amount, index, rule, ("partner_amount",)).action, "none")
