@@ -10,10 +10,17 @@
     "data": [
         "security/ir.model.access.csv",
         "security/finsync_matching_rules.xml",
+        "security/finsync_writeoff_rules.xml",
         "data/finsync_match_rule_data.xml",
+        "data/finsync_exception_wizard_data.xml",
         "views/finsync_match_rule_views.xml",
         "views/finsync_unreconcile_views.xml",
         "views/finsync_match_backtest_views.xml",
+        "wizard/finsync_match_wizard_views.xml",
+        "wizard/finsync_line_wizards_views.xml",
+        "views/finsync_writeoff_request_views.xml",
+        "views/finsync_exception_views.xml",
+        "views/res_config_settings_views.xml",
     ],
     "installable": True,
 }

@@ -4,3 +4,10 @@ from . import finsync_matching
 from . import account_bank_statement_line
 from . import finsync_unreconcile
 from . import finsync_match_backtest
+from . import res_company
+from . import res_config_settings
+from . import finsync_exception_workflow
+from . import finsync_exception
+from . import finsync_transaction_wizards
+from . import finsync_writeoff_request
+from . import finsync_writeoff_request_line
