@@ -1,0 +1,388 @@
+import json
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import identity_exact
+
+from ..adapters.stripe_api import StripeApiError, StripeClient, StripeTransientError
+from ..adapters.stripe_signature import DEFAULT_TOLERANCE, split_secrets
+
+_logger = logging.getLogger(__name__)
+
+
+class FinsyncBackend(models.Model):
+    _inherit = "finsync.backend"
+
+    backend_type = fields.Selection(
+        selection_add=[("stripe", "Stripe")], ondelete={"stripe": "cascade"}
+    )
+    stripe_watermark = fields.Integer(
+        string="Pulled Up To (unix time)",
+        readonly=True,
+        copy=False,
+        help="Creation time of the newest balance transaction pulled; the next pull "
+        "resumes there (transactions of that second are read again and deduplicated).",
+    )
+    stripe_fee_account_id = fields.Many2one(
+        "account.account",
+        string="Fee Account",
+        check_company=True,
+        help="Expense account of Stripe's fees and other Stripe charges.",
+    )
+    stripe_dispute_account_id = fields.Many2one(
+        "account.account",
+        string="Dispute Account",
+        check_company=True,
+        help="Account of disputed amounts withdrawn (and returned when a dispute is won); "
+        "the fee account when empty.",
+    )
+    stripe_transit_account_id = fields.Many2one(
+        "account.account",
+        string="Money in Transit Account",
+        check_company=True,
+        help="Where a payout waits between leaving Stripe and arriving in the bank; the "
+        "company's liquidity transfer account when empty. Must allow reconciliation.",
+    )
+    webhook_rejected_count = fields.Integer(
+        string="Rejected Deliveries",
+        readonly=True,
+        copy=False,
+        help="Webhook deliveries refused for a missing, wrong or expired signature.",
+    )
+    webhook_tolerance = fields.Integer(
+        string="Signature Tolerance (s)",
+        default=DEFAULT_TOLERANCE,
+        help="How far the signed timestamp may be from now, in seconds.",
+    )
+    webhook_max_kb = fields.Integer(
+        string="Largest Delivery (KB)",
+        default=512,
+        help="Webhook bodies over this size are refused before they are read.",
+    )
+    webhook_url = fields.Char(compute="_compute_webhook_url", string="Webhook URL")
+    settlement_grace_days = fields.Integer(
+        string="Payout Arrives Within (days)",
+        default=3,
+        help="Days after a payout's expected arrival before a missing bank line opens "
+        "an exception.",
+    )
+    settlement_count = fields.Integer(compute="_compute_settlement_count")
+
+    _sql_constraints = [
+        (
+            "webhook_limits_positive",
+            "CHECK(webhook_tolerance > 0 AND webhook_max_kb > 0 AND settlement_grace_days >= 0)",
+            "Webhook tolerance and size must be positive, the payout grace period not negative.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    def _compute_webhook_url(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for backend in self:
+            backend.webhook_url = (
+                f"{base_url}/finsync/webhook/stripe/{backend.id}"
+                if backend.backend_type == "stripe" and backend.id
+                else False
+            )
+
+    def _compute_settlement_count(self):
+        counts = dict(
+            self.env["finsync.settlement"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            backend.settlement_count = counts.get(backend, 0)
+
+    # ------------------------------------------------------------------
+    # Actions and schedule
+    # ------------------------------------------------------------------
+    def action_pull_now(self):
+        """Button: queue a pull of every Stripe connector selected (and the others' own)."""
+        for backend in self.filtered(lambda b: b.backend_type == "stripe"):
+            backend._enqueue_stripe_pull()
+        return super().action_pull_now()
+
+    def action_view_settlements(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_stripe.action_finsync_settlement"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def _enqueue_stripe_pull(self):
+        self.ensure_one()
+        return self.with_delay(
+            channel="root.finsync.stripe",
+            description=self.env._("Pull Stripe %(name)s", name=self.name),
+            identity_key=identity_exact,
+            max_retries=self.max_attempts,
+        )._pull_stripe()
+
+    @api.model
+    def _cron_pull_stripe(self):
+        """Queue a pull for every scheduled Stripe connector that is due."""
+        now = fields.Datetime.now()
+        due = self.search(
+            [("backend_type", "=", "stripe"), ("sync_policy", "=", "scheduled")]
+        ).filtered(
+            lambda b: not b.last_sync_date
+            or (now - b.last_sync_date).total_seconds() >= b.sync_interval_minutes * 60
+        )
+        for backend in due:
+            backend._enqueue_stripe_pull()
+        return due
+
+    # ------------------------------------------------------------------
+    # Pull
+    # ------------------------------------------------------------------
+    def _stripe_client(self):
+        self.ensure_one()
+        api_key = self._get_secret("api_key")
+        if not api_key:
+            raise UserError(self.env._("Connector %(name)s has no API key.", name=self.name))
+        return StripeClient(api_key, self.api_url or None)
+
+    def _pull_stripe(self):
+        """Job: pull balance transactions from the watermark, then payout contents.
+
+        Each page is stored as an event (keyed by its content: a page seen again
+        is a duplicate) and processed at once. The watermark moves only when
+        the job commits, so a pull that fails part-way resumes where the last
+        good pull ended. Throttling and outages are retried by the job; any
+        other refusal opens a ``sync_failed`` exception.
+        """
+        self.ensure_one()
+        try:
+            client = self._stripe_client()
+            watermark = self._stripe_pull_pages(client)
+            self.env["finsync.settlement"].search(
+                [("backend_id", "=", self.id), ("composition_loaded", "=", False)]
+            )._load_composition(client)
+        except StripeTransientError as err:
+            raise RetryableJobError(str(err), seconds=int(err.retry_after or 60)) from err
+        except (StripeApiError, UserError) as err:
+            return self._stripe_pull_failed(str(err))
+        self.sudo().stripe_watermark = watermark
+        self._mark_sync_success()
+        _logger.info(
+            "FinSync Stripe %s: pulled to %s, %d requests", self.id, watermark, client.requests_sent
+        )
+        return self.env._("Pulled up to %(mark)s", mark=watermark)
+
+    def _stripe_pull_pages(self, client):
+        watermark = self.stripe_watermark or 0
+        for page in client.balance_transaction_pages(created_gte=watermark or None):
+            data = page.get("data") or []
+            if not data:
+                continue
+            self._stripe_store_page(page, "balance_transactions")
+            watermark = max(watermark, *(int(bt.get("created") or 0) for bt in data))
+        return watermark
+
+    def _stripe_store_page(self, page, event_type):
+        """Store a page of balance transactions as an event and process it now."""
+        data = page["data"]
+        event = self.env["finsync.event"]._ingest(
+            self,
+            [
+                {
+                    "event_type": event_type,
+                    "name": f"{event_type} {data[-1]['id']}..{data[0]['id']}",
+                    "payload": json.dumps(page, sort_keys=True),
+                }
+            ],
+        )
+        event.filtered(lambda e: e.state in ("received", "queued"))._process()
+        return event
+
+    def _stripe_pull_failed(self, message):
+        self._mark_sync_failure(message)
+        self.env["finsync.exception"]._open_for_records(
+            "sync_failed",
+            self,
+            lambda backend: {
+                "name": self.env._("Stripe refused the pull of %(name)s", name=backend.name),
+                "description": message,
+                "backend_id": backend.id,
+            },
+        )
+        return message
+
+    # ------------------------------------------------------------------
+    # Webhooks
+    # ------------------------------------------------------------------
+    def _stripe_webhook_secrets(self):
+        """The active signing secrets (several during a rotation); connector code only."""
+        self.ensure_one()
+        return split_secrets(self._get_secret("webhook_secret"))
+
+    def _stripe_count_rejection(self, reason):
+        """Count a refused delivery on the connector; logged without payload or header."""
+        self.ensure_one()
+        # Atomic increment: concurrent refusals each count once.
+        self.env.cr.execute(
+            SQL(
+                "UPDATE finsync_backend SET webhook_rejected_count = "
+                "COALESCE(webhook_rejected_count, 0) + 1 WHERE id = %s",
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["webhook_rejected_count"])
+        _logger.warning("FinSync Stripe webhook refused for backend %s: %s", self.id, reason)
+
+    # ------------------------------------------------------------------
+    # Journals
+    # ------------------------------------------------------------------
+    def _stripe_journal(self, currency):
+        """The clearing journal of ``currency``, created with the first balance in it.
+
+        Journals are never dropped. The connector row is locked (and touched) when
+        one is created, so two deliveries racing for a new currency cannot create
+        two journals: the loser fails on the lock and its job is retried.
+        """
+        self.ensure_one()
+        journal = self._stripe_find_journal(currency)
+        if journal:
+            return journal
+        self.env.cr.execute(
+            SQL("SELECT id FROM finsync_backend WHERE id = %s FOR UPDATE NOWAIT", self.id)
+        )
+        self.env.cr.execute(
+            SQL("UPDATE finsync_backend SET write_date = now() WHERE id = %s", self.id)
+        )
+        self.invalidate_recordset(["journal_ids"])
+        journal = self._stripe_find_journal(currency)
+        if journal:
+            return journal
+        # sudo: journals are created by accounting managers; a delivery creates the
+        # clearing journal of a new currency on the connector's behalf, and the
+        # currency must be active for its entries to post.
+        if not currency.active:
+            currency.sudo().active = True
+        journal = (
+            self.env["account.journal"]
+            .sudo()
+            .create(
+                {
+                    "name": f"{self.name} {currency.name}",
+                    "code": self._stripe_journal_code(currency),
+                    "type": "bank",
+                    "currency_id": currency.id,
+                    "company_id": self.company_id.id,
+                    "bank_statements_source": "undefined",
+                }
+            )
+        )
+        self.sudo().journal_ids = [fields.Command.link(journal.id)]
+        _logger.info(
+            "FinSync Stripe %s: journal %s created for %s", self.id, journal.id, currency.name
+        )
+        return journal.sudo(False)
+
+    def _stripe_find_journal(self, currency):
+        company_currency = self.company_id.currency_id
+        return (
+            self.sudo()
+            .journal_ids.filtered(
+                lambda j: (j.currency_id or company_currency) == currency and j.type == "bank"
+            )[:1]
+            .sudo(False)
+        )
+
+    def _stripe_journal_code(self, currency):
+        used = set(
+            self.env["account.journal"]
+            .sudo()
+            .search([("company_id", "=", self.company_id.id)])
+            .mapped("code")
+        )
+        base = f"S{currency.name}"[:5]
+        candidates = [base] + [f"{base[:4]}{n}" for n in range(1, 10)]
+        return next((code for code in candidates if code not in used), base)
+
+    def _stripe_accounts(self):
+        """(fee, dispute, transit) accounts of the connector, with their defaults."""
+        self.ensure_one()
+        company = self.company_id
+        fee = self.stripe_fee_account_id or self.env["account.account"].search(
+            [("company_ids", "in", company.id), ("account_type", "=", "expense")], limit=1
+        )
+        transit = self.stripe_transit_account_id or company.transfer_account_id
+        if not fee or not transit:
+            raise UserError(
+                self.env._(
+                    "Connector %(name)s needs a fee account and a money in transit account.",
+                    name=self.name,
+                )
+            )
+        return fee, self.stripe_dispute_account_id or fee, transit
+
+    def _stripe_technical_user(self):
+        """The least-privileged user webhook deliveries are stored and processed as.
+
+        It is a FinSync accountant of the connector's company (added to it on
+        first use).
+        """
+        self.ensure_one()
+        user = self.env.ref("finsync_stripe.user_finsync_stripe").sudo()
+        if self.company_id not in user.company_ids:
+            # sudo: the technical user follows the connectors it serves.
+            user.write({"company_ids": [fields.Command.link(self.company_id.id)]})
+        return user
+
+    def _load_stripe_demo_data(self):
+        """The simulator's demo story as webhook events, and the bank line of its first payout."""
+        from ..tools.stripe_simulator import demo_simulator
+
+        self.ensure_one()
+        sim = demo_simulator()
+        events = self.env["finsync.event"]._ingest(
+            self,
+            [
+                {
+                    "payload": json.dumps(event),
+                    "external_id": event["id"],
+                    "event_type": event["type"],
+                    "name": f"{event['type']} {event['id']}",
+                    "signature_state": "valid",
+                }
+                for event in sim.events()
+            ],
+        )
+        events._process()
+        settlements = self.env["finsync.settlement"].search([("backend_id", "=", self.id)])
+        for settlement in settlements:
+            page = sim._list(
+                {"payout": [settlement.name], "limit": ["100"], "expand[]": ["data.source"]}
+            )
+            settlement._link_page(page)
+        settlements._check_totals()
+        paid = settlements.filtered(lambda s: s.gateway_status == "paid")[:1]
+        journal = self.env["account.journal"].search(
+            [("code", "=", "FSDB"), ("company_id", "=", self.company_id.id)], limit=1
+        )
+        if (
+            paid
+            and journal
+            and paid.currency_id == (journal.currency_id or journal.company_id.currency_id)
+        ):
+            line = self.env["account.bank.statement.line"].create(
+                {
+                    "journal_id": journal.id,
+                    "date": paid.expected_date,
+                    "payment_ref": f"STRIPE PAYOUT {paid.name}",
+                    "amount": paid.amount,
+                }
+            )
+            self.env["finsync.matching"]._match_statement_lines(line)
+        return True
