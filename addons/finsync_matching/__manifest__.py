@@ -16,11 +16,17 @@
         "views/finsync_match_rule_views.xml",
         "views/finsync_unreconcile_views.xml",
         "views/finsync_match_backtest_views.xml",
+        "views/finsync_bank_import_views.xml",
         "wizard/finsync_match_wizard_views.xml",
         "wizard/finsync_line_wizards_views.xml",
         "views/finsync_writeoff_request_views.xml",
         "views/finsync_exception_views.xml",
         "views/res_config_settings_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "finsync_matching/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
 }

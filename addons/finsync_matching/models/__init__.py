@@ -4,6 +4,7 @@ from . import finsync_matching
 from . import account_bank_statement_line
 from . import finsync_unreconcile
 from . import finsync_match_backtest
+from . import finsync_bank_import
 from . import res_company
 from . import res_config_settings
 from . import finsync_exception_workflow

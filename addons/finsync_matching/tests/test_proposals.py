@@ -1,5 +1,11 @@
+import datetime
+from decimal import Decimal
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+
+from odoo.addons.finsync_bank.tests.common import IBAN
+from odoo.addons.finsync_bank.tools.generate import StatementSpec, camt053
 
 from .test_reconcile import ReconcileCommon
 
@@ -102,3 +108,25 @@ class TestProposalsAndAllocations(ReconcileCommon):
         self.assertIn("Paid by the sister company", tx.message_ids[:1].body)
         with self.assertRaisesRegex(UserError, "not reconciled, nothing to undo"):
             wizard.action_undo()
+
+    def test_the_import_says_what_matching_did(self):
+        spec = StatementSpec(
+            account=IBAN,
+            currency=self.currency.name,
+            opening_balance=Decimal(0),
+            start=datetime.date(2026, 1, 1),
+            end=datetime.date(2026, 1, 31),
+            lines=[
+                self._line("150.00", self.invoice_a.name, "P6"),
+                self._line("12.34", "who is this", "P7"),
+            ],
+        )
+        wizard = self._import(("feb.xml", camt053(spec)))
+        self.assertEqual(wizard.state, "done", wizard.message)
+        self.assertEqual(wizard.matched_count, 1)
+        self.assertEqual(wizard.match_exception_ids.exception_type, "unmatched")
+        self.assertIn("1 reconciled automatically, 1 to review", wizard.message)
+        action = wizard.action_view_match_exceptions()
+        self.assertEqual(
+            self.env["finsync.exception"].search(action["domain"]), wizard.match_exception_ids
+        )

@@ -1,0 +1,58 @@
+from odoo import Command, fields, models
+
+from .finsync_matching import MATCHING_EXCEPTION_TYPES
+
+
+class FinsyncBankImport(models.TransientModel):
+    """The import wizard also says what matching made of the imported lines."""
+
+    _inherit = "finsync.bank.import"
+
+    matched_count = fields.Integer(string="Reconciled Automatically", readonly=True)
+    match_exception_ids = fields.Many2many(
+        "finsync.exception",
+        "finsync_bank_import_match_exception_rel",
+        "wizard_id",
+        "exception_id",
+        string="To Review",
+        readonly=True,
+    )
+
+    def action_import(self):
+        action = super().action_import()
+        if self.state != "done":
+            return action
+        transactions = self.event_ids.transaction_ids
+        matched = transactions.filtered(
+            lambda tx: tx.state == "reconciled" and tx.match_mode == "auto"
+        )
+        to_review = transactions.exception_ids.filtered(
+            lambda exc: exc.is_open and exc.exception_type in MATCHING_EXCEPTION_TYPES
+        )
+        self.write(
+            {
+                "matched_count": len(matched),
+                "match_exception_ids": [Command.set(to_review.ids)],
+                "message": self.message
+                + " "
+                + self.env._(
+                    "%(matched)s reconciled automatically, %(review)s to review.",
+                    matched=len(matched),
+                    review=len(to_review),
+                ),
+            }
+        )
+        return action
+
+    def action_view_match_exceptions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_base.action_finsync_exception"
+        )
+        action.update(
+            domain=[("id", "in", self.match_exception_ids.ids)],
+            context={},
+            view_mode="list,form,kanban",
+            views=[(False, "list"), (False, "form"), (False, "kanban")],
+        )
+        return action
