@@ -6,3 +6,4 @@ from . import account_journal
 from . import finsync_bank_importer
 from . import finsync_event
 from . import finsync_transaction
+from . import statement_line_bulk

@@ -53,23 +53,37 @@ class FinsyncTransaction(models.Model):
         return jobs
 
     def _post_statement_lines(self):
-        """Job: create the statement lines of settled bank transactions (idempotent)."""
+        """Job: create the statement lines of settled bank transactions (idempotent).
+
+        The lines are written set-based by ``finsync.statement.line.bulk``
+        (the ORM's rows, in one INSERT per table), or through the ORM where
+        that service cannot guarantee the same result.
+        """
         to_post = self.filtered(
             lambda tx: tx.bank_statement_id and not tx.statement_line_id and tx.state == "settled"
         )
         if not to_post:
             return self.env._("Nothing to post")
         vals_list = [tx._prepare_statement_line() for tx in to_post]
-        lines = (
-            self.env["account.bank.statement.line"]
-            .with_context(tracking_disable=True)
-            .create(vals_list)
-        )
-        line_by_key = {line.finsync_import_id: line.id for line in lines}
-        for tx in to_post:
-            tx.statement_line_id = line_by_key[tx.external_id]
+        lines = self.env["finsync.statement.line.bulk"]._create_posted(vals_list)
+        to_post._link_statement_lines(lines)
         _logger.info("FinSync: %d bank lines posted", len(lines))
         return self.env._("%(count)s lines posted", count=len(lines))
+
+    def _link_statement_lines(self, lines):
+        """``statement_line_id`` of each transaction (``lines`` in the same order), set-based.
+
+        The values go into the ORM cache as pending writes, which the next
+        flush writes with one UPDATE per batch (``_write_multi``) instead of
+        one ``write`` call per transaction; the fields depending on the link
+        are marked for recomputation as ``write`` would.
+        """
+        self.check_access("write")
+        field = self._fields["statement_line_id"]
+        self.modified(["statement_line_id"], before=True)
+        self.env.cache.update(self, field, lines.ids, dirty=True)
+        self.modified(["statement_line_id"])
+        lines.invalidate_recordset(["finsync_transaction_ids"])
 
     def _prepare_statement_line(self):
         self.ensure_one()

@@ -7,3 +7,4 @@ from . import test_parser_csv_profile
 from . import test_bank_import
 from . import test_bank_api
 from . import test_ui_tour
+from . import test_bulk_posting
