@@ -2,3 +2,5 @@ from . import test_engine
 from . import test_reconcile
 from . import test_proposals
 from . import test_backtest
+from . import test_wizards
+from . import test_ui_import_tour
