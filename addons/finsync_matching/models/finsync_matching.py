@@ -6,12 +6,15 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
+from odoo.addons.queue_job.job import identity_exact
 
 from ..engine.matcher import STAGES, BankLine, OpenItem, OpenItemIndex, match
 
 _logger = logging.getLogger(__name__)
 
 RECEIVABLE_PAYABLE = ("asset_receivable", "liability_payable")
+# Lines matched by one job: the open-item index is built once per job.
+MATCHING_CHUNK = 1000
 # What an undecided line becomes in the exception queue (see ``_exception_type``).
 MATCHING_EXCEPTION_TYPES = (
     "unmatched",
@@ -87,6 +90,32 @@ class FinsyncMatching(models.AbstractModel):
             self._open_exceptions(undecided)
         _logger.info("FinSync matching: %s", counts)
         return counts
+
+    @api.model
+    def _enqueue_matching(self, st_lines, chunk_size=MATCHING_CHUNK):
+        """Match the statement lines in jobs of ``chunk_size`` lines; returns the jobs."""
+        jobs = []
+        for start in range(0, len(st_lines), chunk_size):
+            chunk = st_lines[start : start + chunk_size]
+            jobs.append(
+                self.with_delay(
+                    channel="root.finsync.matching",
+                    description=self.env._("Match %(count)s bank lines", count=len(chunk)),
+                    identity_key=identity_exact,
+                )._match_job(chunk.ids)
+            )
+        return jobs
+
+    @api.model
+    def _match_job(self, st_line_ids):
+        """Job: match these statement lines (run again, it skips what is reconciled)."""
+        st_lines = self.env["account.bank.statement.line"].browse(st_line_ids).exists()
+        counts = self._match_statement_lines(st_lines)
+        return self.env._(
+            "%(reconciled)s of %(count)s lines reconciled",
+            reconciled=counts.get("reconcile", 0),
+            count=len(st_lines),
+        )
 
     @api.model
     def _decide(self, bank_line, index, engine_rules, stages=STAGES):
