@@ -6,7 +6,8 @@ and returns ``Candidate`` values, best first: the items the engine proposed
 (the exception's candidates) come first, then by score. The score adds up what
 an accountant looks at, with the reasons in plain words:
 
-- 50 when one of the item's references is found in the line's texts,
+- 50 when one of the item's references is found in the line's texts (compared
+  as the matching engine does: ``references.reference_keys``),
 - 25 when the partner is the line's partner,
 - up to 25 for the amount: 25 when equal, less as the difference grows, 0 at
   a difference of the whole line amount or more.
@@ -16,7 +17,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..engine.references import extract, normalize
+from ..engine.references import extract, reference_keys
 
 REFERENCE_POINTS = 50
 PARTNER_POINTS = 25
@@ -37,8 +38,7 @@ class Candidate:
 
 def _reference_found(item, keys):
     for reference in (item.reference, *item.other_references):
-        normalized = normalize(reference)
-        if normalized and normalized in keys:
+        if reference and reference_keys(reference) & keys:
             return reference
     return None
 
@@ -69,11 +69,17 @@ def score(line, item, keys):
     return points, reasons
 
 
-def rank(line, items, proposed_ids=()):
-    """The candidates for ``line``, proposed ones first, then by score, then oldest."""
+def label_keys(line):
+    """Every reference candidate in the line's texts."""
     keys = set()
     for text in line.texts:
         keys |= extract(text)
+    return keys
+
+
+def rank(line, items, proposed_ids=()):
+    """The candidates for ``line``, proposed ones first, then by score, then oldest."""
+    keys = label_keys(line)
     proposed_ids = set(proposed_ids)
     candidates = []
     for item in items:

@@ -1,10 +1,7 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
-from ..engine.matcher import OpenItem
-from ..engine.references import extract
-from ..models.finsync_matching import RECEIVABLE_PAYABLE, _decimal
-from .candidate_ranking import rank
+from .candidate_ranking import label_keys, rank
 
 MAX_CANDIDATES = 40
 
@@ -145,75 +142,54 @@ class FinsyncMatchWizard(models.TransientModel):
     @api.model
     def _candidate_vals(self, st_line, values):
         """Wizard lines for the best open items, the engine's proposals first."""
-        matching = self.env["finsync.matching"]
         transaction = st_line.finsync_transaction_ids[:1]
         proposed = transaction.proposed_line_ids | transaction.candidate_line_ids
-        items = self._candidate_items(st_line, proposed)
-        bank_line = matching._bank_line(st_line)
-        engine_items = {item.id: item for item in self._engine_items(items)}
-        ranked = rank(bank_line, list(engine_items.values()), proposed.ids)[:MAX_CANDIDATES]
+        bank_line = self.env["finsync.matching"]._bank_lines(st_line)[st_line.id]
+        items = self._candidate_items(st_line.company_id, bank_line, set(proposed.ids))
+        ranked = rank(bank_line, items, proposed.ids)[:MAX_CANDIDATES]
         preselect = self.env.context.get("finsync_writeoff") or values.get("exception_id")
+        move_lines = self.env["account.move.line"].browse([c.item.id for c in ranked])
+        residuals = {line.id: line.amount_residual_currency for line in move_lines}
         vals_list = []
         for sequence, candidate in enumerate(ranked, start=1):
             select = bool(preselect and candidate.proposed)
-            item = items.browse(candidate.item.id)
             vals_list.append(
                 {
-                    "move_line_id": item.id,
+                    "move_line_id": candidate.item.id,
                     "sequence": sequence,
                     "score": candidate.score,
                     "proposed": candidate.proposed,
                     "explanation": candidate.explanation,
                     "selected": select,
-                    "amount": abs(item.amount_residual_currency) if select else 0.0,
+                    "amount": abs(residuals[candidate.item.id]) if select else 0.0,
                 }
             )
         return vals_list
 
     @api.model
-    def _candidate_items(self, st_line, proposed):
-        """Proposed items, the partner's, those named in the label and those of equal amount."""
-        matching = self.env["finsync.matching"]
-        currency = st_line.currency_id
-        domain = [
-            ("company_id", "=", st_line.company_id.id),
-            ("account_id.account_type", "in", RECEIVABLE_PAYABLE),
-            ("parent_state", "=", "posted"),
-            ("reconciled", "=", False),
-            ("amount_residual", "!=", 0),
-            ("currency_id", "=", currency.id),
-        ]
-        partner = st_line.partner_id.commercial_partner_id
-        index = matching._open_items(st_line.company_id)
-        named = matching._bank_line(st_line)
-        keys = set()
-        for text in named.texts:
-            keys |= extract(text)
-        by_reference = {item.id for key in keys for item in index.by_reference.get(key, ())}
-        alternatives = [
-            ("id", "in", list(by_reference | set(proposed.ids))),
-            ("amount_residual_currency", "=", st_line.amount),
-        ]
-        if partner:
-            alternatives.append(("partner_id.commercial_partner_id", "=", partner.id))
-        either = ["|"] * (len(alternatives) - 1) + alternatives
-        return self.env["account.move.line"].search(domain + either, limit=500)
+    def _candidate_items(self, company, bank_line, proposed_ids):
+        """Open items worth showing: proposed, named in the label, the payer's, equal amount.
 
-    @api.model
-    def _engine_items(self, items):
+        Read from the matching engine's index of the company's open items (one
+        query), in the bank line's currency.
+        """
+        index = self.env["finsync.matching"]._open_items(company)
+        keys = label_keys(bank_line)
+        named = {item.id for key in keys for item in index.by_reference.get(key, ())}
+        payer = {item.id for item in index.by_partner.get(bank_line.partner_id, ())}
+        wanted = named | payer | proposed_ids
+        items = {}
+        for group in index.by_partner.values():
+            for item in group:
+                items[item.id] = item
+        for group in index.by_reference.values():
+            for item in group:
+                items.setdefault(item.id, item)
         return [
-            OpenItem(
-                id=line.id,
-                reference=line.move_id.name,
-                amount=_decimal(line.amount_residual_currency, line.currency_id),
-                currency=line.currency_id.name,
-                partner_id=line.partner_id.commercial_partner_id.id or None,
-                date=line.date,
-                other_references=tuple(
-                    ref for ref in (line.move_id.payment_reference, line.move_id.ref) if ref
-                ),
-            )
-            for line in items
+            item
+            for item in items.values()
+            if item.currency == bank_line.currency
+            and (item.id in wanted or item.amount == bank_line.amount)
         ]
 
     def _difference_company_currency(self):

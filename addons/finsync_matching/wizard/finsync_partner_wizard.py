@@ -83,7 +83,16 @@ class FinsyncPartnerWizard(models.TransientModel):
                     owner=existing[0].partner_id.display_name,
                 )
             )
-        return banks.create({"acc_number": st_line.account_number, "partner_id": partner.id})
+        # sudo: accountants may not edit partners. The account is recorded as the
+        # bank reported it, only to recognise the payer; it is not trusted for
+        # outgoing payments (allow_out_payment stays off until someone validates it).
+        return banks.sudo().create(
+            {
+                "acc_number": st_line.account_number,
+                "partner_id": partner.id,
+                "allow_out_payment": False,
+            }
+        )
 
     def _result(self, st_line, counts, remembered):
         transaction = st_line.finsync_transaction_ids[:1]
