@@ -160,7 +160,28 @@ class FinsyncException(models.Model):
                 vals.setdefault("user_id", policy.default_user_id.id)
                 vals.setdefault("severity", policy.default_severity)
                 vals.setdefault("due_date", now + timedelta(hours=policy.sla_hours))
-        return super().create(vals_list)
+        exceptions = super().create(vals_list)
+        exceptions._raise_severity_by_amount(policies)
+        return exceptions
+
+    def _raise_severity_by_amount(self, policies):
+        """Start one severity higher when the money at stake reaches the policy's amount."""
+        by_severity = {}
+        for exc in self:
+            policy = policies.get((exc.exception_type, exc.company_id.id))
+            threshold = policy.raise_severity_amount if policy else 0
+            if not threshold or not exc.transaction_ids:
+                continue
+            at_stake = max(
+                abs(amount) for amount in exc.transaction_ids.mapped("amount_company_currency")
+            )
+            if exc.company_id.currency_id.compare_amounts(at_stake, threshold) >= 0:
+                position = SEVERITY_ORDER.index(exc.severity)
+                raised = SEVERITY_ORDER[min(position + 1, len(SEVERITY_ORDER) - 1)]
+                by_severity.setdefault(raised, self.browse())
+                by_severity[raised] |= exc
+        for severity, exceptions in by_severity.items():
+            exceptions.write({"severity": severity})
 
     # ------------------------------------------------------------------
     # Actions

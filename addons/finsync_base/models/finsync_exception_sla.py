@@ -42,6 +42,12 @@ class FinsyncExceptionSla(models.Model):
         help="New exceptions of this type are assigned to this user.",
     )
     default_severity = fields.Selection(SEVERITIES, required=True, default="medium")
+    raise_severity_amount = fields.Float(
+        string="Raise Severity From",
+        digits="Account",
+        help="Exceptions about transactions of at least this amount (in the company's "
+        "currency, either sign) start one severity higher. 0 to never raise.",
+    )
     escalation_user_id = fields.Many2one(
         "res.users",
         string="Escalate To",
@@ -51,6 +57,11 @@ class FinsyncExceptionSla(models.Model):
 
     _sql_constraints = [
         ("sla_positive", "CHECK(sla_hours > 0)", "The time to resolve must be positive."),
+        (
+            "raise_amount_positive",
+            "CHECK(raise_severity_amount >= 0)",
+            "The amount that raises the severity cannot be negative.",
+        ),
     ]
 
     def _auto_init(self):

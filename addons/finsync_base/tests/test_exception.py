@@ -44,6 +44,22 @@ class TestExceptionQueue(FinsyncCommon):
         self.assertEqual(exc2.severity, "high")
         self.assertEqual(exc2.due_date, fields.Datetime.to_datetime("2026-03-02 10:00:00"))
 
+    def test_large_amounts_start_one_severity_higher(self):
+        self.policy.raise_severity_amount = 1000.0
+        event = self._ingest(
+            self._payload(("BIG-1", "2500.00"), ("SMALL-1", "999.99"), ("OUT-1", "-1000.00"))
+        )
+        event._process()
+        txs = event.transaction_ids
+        exceptions = self.env["finsync.exception"]._open_for_records(
+            "unmatched",
+            txs,
+            lambda tx: {"name": tx.external_id, "transaction_ids": [(6, 0, tx.ids)]},
+        )
+        severity = {exc.name: exc.severity for exc in exceptions}
+        self.assertEqual(severity, {"BIG-1": "high", "SMALL-1": "medium", "OUT-1": "high"})
+        self.assertEqual(self._exception().severity, "medium", "no transaction, no raise")
+
     @mute_logger("odoo.sql_db")
     def test_one_policy_per_type_and_company(self):
         with self.assertRaises(psycopg2.errors.UniqueViolation), self.cr.savepoint():
