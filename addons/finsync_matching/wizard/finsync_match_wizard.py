@@ -147,12 +147,21 @@ class FinsyncMatchWizard(models.TransientModel):
         bank_line = self.env["finsync.matching"]._bank_lines(st_line)[st_line.id]
         items = self._candidate_items(st_line.company_id, bank_line, set(proposed.ids))
         ranked = rank(bank_line, items, proposed.ids)[:MAX_CANDIDATES]
-        preselect = self.env.context.get("finsync_writeoff") or values.get("exception_id")
+        # Tick what adds up: the engine's proposal, or the candidate of an amount
+        # mismatch; never the alternatives of an ambiguous line (a person chooses).
+        exception = self.env["finsync.exception"].browse(values.get("exception_id"))
+        preselect = set(transaction.proposed_line_ids.ids)
+        if self.env.context.get("finsync_writeoff") or exception.exception_type in (
+            "amount_mismatch",
+            "proposal",
+            "missing_reference",
+        ):
+            preselect |= set(transaction.candidate_line_ids.ids)
         move_lines = self.env["account.move.line"].browse([c.item.id for c in ranked])
         residuals = {line.id: line.amount_residual_currency for line in move_lines}
         vals_list = []
         for sequence, candidate in enumerate(ranked, start=1):
-            select = bool(preselect and candidate.proposed)
+            select = candidate.item.id in preselect
             vals_list.append(
                 {
                     "move_line_id": candidate.item.id,
