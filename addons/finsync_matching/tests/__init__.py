@@ -5,3 +5,4 @@ from . import test_backtest
 from . import test_wizards
 from . import test_ui_import_tour
 from . import test_ui_writeoff_tour
+from . import test_candidate_ranking

@@ -237,6 +237,37 @@ class TestWriteOff(WizardCommon):
         self.assertEqual(request.state, "requested")
         self.assertEqual(self.currency.compare_amounts(self.invoice_a.amount_residual, 30.0), 0)
 
+    def test_threshold_is_a_company_setting(self):
+        settings = self.env["res.config.settings"].create({"finsync_writeoff_threshold": 25.0})
+        settings.execute()
+        self.assertEqual(
+            self.currency.compare_amounts(self.env.company.finsync_writeoff_threshold, 25.0), 0
+        )
+        [tx] = self._import_lines(self._line("130.00", self.invoice_a.name, "W5"))
+        wizard = self._write_off(tx)
+        self.assertFalse(wizard.needs_approval, "20.00 is under the 25.00 threshold")
+        wizard.action_confirm()
+        self.assertEqual(self.invoice_a.payment_state, "paid")
+
+    def test_other_companies_neither_see_nor_decide_requests(self):
+        [tx] = self._import_lines(self._line("120.00", self.invoice_a.name, "W6"))
+        self._write_off(tx, user=self.accountant_user).action_confirm()
+        request = self.env["finsync.writeoff.request"].search([("transaction_id", "=", tx.id)])
+        other_company = self.env["res.company"].create({"name": "FinSync Other Co"})
+        outsider = new_test_user(
+            self.env,
+            login="fs_other_manager",
+            groups="base.group_user,finsync_base.group_finsync_manager",
+            company_id=other_company.id,
+            company_ids=[(6, 0, other_company.ids)],
+        )
+        requests = self.env["finsync.writeoff.request"].with_user(outsider)
+        self.assertFalse(requests.search([("id", "=", request.id)]))
+        with self.assertRaises(AccessError):
+            request.with_user(outsider).action_approve()
+        self.assertEqual(request.state, "requested")
+        self.assertFalse(tx.statement_line_id.is_reconciled)
+
 
 @tagged("post_install", "-at_install")
 class TestLineWizards(WizardCommon):
