@@ -2,7 +2,8 @@
 
 ``import``: generates valid CAMT.053 and OFX files of N lines, imports them
 through FinSync (ingest: lines visible as canonical transactions; post: lines
-posted as Odoo statement lines, in chunks as the jobs do) and, for N up to
+posted as Odoo statement lines: at once up to 2,000 lines, else by queue_job jobs
+run one after the other through the job runner's code) and, for N up to
 2,000, through OCA's account_statement_import_camt / _ofx in a separate
 database of the same server. Ends with one ``RESULT {...}`` line.
 """
@@ -11,6 +12,7 @@ import argparse
 import base64
 import datetime
 import json
+import os
 import resource
 import sys
 import time
@@ -26,6 +28,11 @@ OCA_MAX_LINES = 2000
 
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load():
+    """The 1, 5 and 15 minute load averages: other work on the machine skews the figures."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def environment(cr):
@@ -86,7 +93,15 @@ def count_statement_lines(registry, journal):
 
 
 def finsync_import(db, kind, lines, chunk, post=True):
-    """Seconds until the lines are transactions, and until they are statement lines."""
+    """Seconds until the lines are transactions, and until they are statement lines.
+
+    Ingest commits first (the lines are then visible in FinSync). Posting then
+    goes the way an import posts: ``finsync.bank.importer._post`` posts up to
+    its synchronous limit at once and enqueues queue_job jobs of ``chunk``
+    lines beyond it; the jobs run one after the other, each in its own
+    transaction, through queue_job's own runner code, as the channel
+    ``root.finsync.bank`` (capacity 1) runs them.
+    """
     registry, journal, data = prepare_run(db, kind, lines)
     started = time.perf_counter()
     with registry.cursor() as cr:
@@ -100,20 +115,45 @@ def finsync_import(db, kind, lines, chunk, post=True):
         journals = importer._resolve_journals(event.payload_filename, result.statements)
         summary = importer._import_statements(event, result, journals)
         transaction_ids = summary["transactions"].ids
+        del result, summary
     ingested = time.perf_counter()
+    ingest_rss = peak_rss_mb()
     if not post:
-        return ingested - started, None
-    for start in range(0, len(transaction_ids), chunk):
-        with registry.cursor() as cr:
-            env = environment(cr)
-            env["finsync.transaction"].browse(
-                transaction_ids[start : start + chunk]
-            )._post_statement_lines()
+        return ingested - started, None, ingest_rss, 0
+    with registry.cursor() as cr:
+        env = environment(cr)
+        jobs = env["finsync.bank.importer"]._post(
+            env["finsync.transaction"].browse(transaction_ids), chunk_size=chunk
+        )
+        uuids = [job.uuid for job in jobs]
+    run_jobs(registry, uuids)
     posted = time.perf_counter()
     count = count_statement_lines(registry, journal)
     if count != lines:
         raise SystemExit(f"FinSync posted {count} lines of {lines}")
-    return ingested - started, posted - started
+    return ingested - started, posted - started, ingest_rss, len(uuids)
+
+
+def run_jobs(registry, uuids):
+    """Run queue_job jobs as the job runner does: started, performed, done, committed."""
+    from odoo.addons.queue_job.controllers.main import RunJobController
+    from odoo.addons.queue_job.job import Job
+
+    for job_uuid in uuids:
+        with registry.cursor() as cr:
+            env = environment(cr)
+            job = Job.load(env, job_uuid)
+            job.set_enqueued()
+            job.store()
+            cr.commit()
+            job = RunJobController._acquire_job(env, job_uuid)
+            if job is None:
+                raise SystemExit(f"job {job_uuid} could not be started")
+            RunJobController._try_perform_job(env, job)
+            cr.commit()
+            state = Job.load(env, job_uuid).state
+            if state != "done":
+                raise SystemExit(f"job {job_uuid} ended {state}")
 
 
 def oca_import(db, kind, lines):
@@ -136,19 +176,26 @@ def oca_import(db, kind, lines):
 
 def bench_import(args):
     figures = {}
+    print(f"load at start {load()}", flush=True)
     kinds = ("camt", "ofx") if args.format == "both" else (args.format,)
     for kind in kinds:
-        ingest_s, post_s = finsync_import(
+        ingest_s, post_s, ingest_rss, jobs = finsync_import(
             args.db, kind, args.lines, args.chunk, post=not args.ingest_only
         )
         figures[kind] = {"ingest_lps": args.lines / ingest_s}
         posted = ""
         if post_s:
             figures[kind]["post_lps"] = args.lines / post_s
-            posted = f", posted in {post_s:.2f} s ({figures[kind]['post_lps']:.1f} lines/s)"
+            how = f"{jobs} jobs" if jobs else "at once"
+            posted = (
+                f", posted ({how}) {post_s:.2f} s after the start "
+                f"({figures[kind]['post_lps']:.1f} lines/s)"
+            )
         print(
             f"FinSync {kind:4s} {args.lines} lines: visible in {ingest_s:.2f} s "
-            f"({figures[kind]['ingest_lps']:.0f} lines/s){posted}",
+            f"({figures[kind]['ingest_lps']:.0f} lines/s){posted}; "
+            f"peak memory {ingest_rss:.0f} MB after ingest, {peak_rss_mb():.0f} MB now; "
+            f"load {load()}",
             flush=True,
         )
         if args.oca_db and args.lines <= OCA_MAX_LINES and not args.ingest_only:
@@ -169,6 +216,7 @@ def bench_import(args):
         "ratio": round(camt["post_lps"] / oca_lps, 2) if oca_lps and "post_lps" in camt else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "format": kinds[0],
+        "load": load(),
         **(
             {"ofx": {key: round(value, 1) for key, value in figures["ofx"].items()}}
             if len(kinds) > 1

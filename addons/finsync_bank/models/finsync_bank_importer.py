@@ -202,14 +202,16 @@ class FinsyncBankImporter(models.AbstractModel):
         }
 
     @api.model
-    def _post(self, transactions, sync_limit=None):
-        """Post the statement lines now, or in jobs when there are many."""
+    def _post(self, transactions, sync_limit=None, chunk_size=None):
+        """Post the statement lines now, or in jobs of ``chunk_size`` lines when there are many."""
         if sync_limit is None:
             sync_limit = self.env.context.get("finsync_sync_posting_limit", SYNC_POSTING_LIMIT)
         to_post = transactions.filtered("bank_statement_id")
         if len(to_post) <= sync_limit:
             to_post._post_statement_lines()
             return []
+        if chunk_size:
+            return to_post._enqueue_posting(chunk_size=chunk_size)
         return to_post._enqueue_posting()
 
     @api.model
