@@ -31,6 +31,7 @@ class StripeWebhookController(http.Controller):
         auth="none",
         methods=["POST"],
         csrf=False,
+        readonly=False,
         save_session=False,
     )
     def stripe_webhook(self, backend_id):

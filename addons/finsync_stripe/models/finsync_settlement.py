@@ -94,6 +94,7 @@ class FinsyncSettlement(models.Model):
         index="btree_not_null",
         help="The bank statement line that received the payout.",
     )
+    bank_line_label = fields.Char(related="bank_line_id.payment_ref", string="Bank Line Label")
     bank_line_date = fields.Date(related="bank_line_id.date", string="Received On")
     bank_line_amount = fields.Monetary(related="bank_line_id.amount", string="Amount Received")
     bank_journal_id = fields.Many2one(related="bank_line_id.journal_id", string="Bank Journal")

@@ -41,7 +41,7 @@ class StripeSimulator:
         self._events = []
         self._ids = itertools.count(1)
         self.lock = threading.Lock()
-        self._faults = []  # [status, retry_after, remaining, path_part, headers]
+        self._faults = []  # [status, retry_after, remaining, path_part, headers, good first]
         self.requests = []
         self._server = None
 
@@ -220,16 +220,20 @@ class StripeSimulator:
 
     # -- faults ----------------------------------------------------------------
     def throttle_next(self, count, retry_after=1, path_part=""):
-        self._faults.append([429, retry_after, count, path_part, {}])
+        self._faults.append([429, retry_after, count, path_part, {}, 0])
 
-    def fail_next(self, count, status=503, path_part="", should_retry=None):
+    def fail_next(self, count, status=503, path_part="", should_retry=None, after=0):
+        """Fail ``count`` requests to paths containing ``path_part``, ``after`` good ones."""
         headers = {} if should_retry is None else {"Stripe-Should-Retry": str(should_retry).lower()}
-        self._faults.append([status, None, count, path_part, headers])
+        self._faults.append([status, None, count, path_part, headers, after])
 
     def _take_fault(self, path):
         with self.lock:
             for fault in self._faults:
                 if fault[2] > 0 and fault[3] in path:
+                    if fault[5] > 0:
+                        fault[5] -= 1
+                        continue
                     fault[2] -= 1
                     return fault
         return None
@@ -257,7 +261,7 @@ class StripeSimulator:
         self.requests.append((method, path, query))
         fault = self._take_fault(path)
         if fault:
-            status, retry_after, _count, _part, extra = fault
+            status, retry_after, _count, _part, extra, _after = fault
             extra = dict(extra)
             if retry_after is not None:
                 extra["Retry-After"] = str(retry_after)

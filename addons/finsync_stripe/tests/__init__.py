@@ -1,0 +1,8 @@
+from . import (
+    test_accounting,
+    test_mapping,
+    test_pull,
+    test_signature,
+    test_ui_tour,
+    test_webhook,
+)
