@@ -88,6 +88,12 @@ class FinsyncMatchWizard(models.TransientModel):
     # ------------------------------------------------------------------
     # Onchanges
     # ------------------------------------------------------------------
+    @api.onchange("line_ids")
+    def _onchange_line_ids(self):
+        """Ticking an item fills its amount; unticking clears it (the totals follow)."""
+        self.line_ids.filtered(lambda line: not line.selected and line.amount).amount = 0.0
+        self.line_ids.sorted("sequence")._fill_amount()
+
     @api.onchange("add_move_line_id")
     def _onchange_add_move_line_id(self):
         item = self.add_move_line_id
@@ -307,13 +313,6 @@ class FinsyncMatchWizardLine(models.TransientModel):
     explanation = fields.Char(string="Why")
     selected = fields.Boolean(string="Match")
     amount = fields.Monetary(string="Apply", help="What the bank line pays on this item.")
-
-    @api.onchange("selected")
-    def _onchange_selected(self):
-        if self.selected:
-            self._fill_amount()
-        else:
-            self.amount = 0.0
 
     def _fill_amount(self):
         """Give a newly ticked item what the bank line has left, at most its residual."""
