@@ -336,6 +336,38 @@ class TestLineWizards(WizardCommon):
         self.assertEqual(payable.partner_id, self.partner_b)
         self.assertBalanced(tx.statement_line_id.move_id)
 
+    def test_customer_refund_paid_out_goes_to_the_receivable(self):
+        [tx] = self._import_lines(self._line("-25.00", "refund order 12", "P3"))
+        exception = self._exception(tx)
+        self.assertTrue(exception.line_to_resolve)
+        wizard = self._line_wizard(
+            "finsync.payment.wizard",
+            exception,
+            partner_id=self.partner_a.id,
+            partner_type="customer",
+        )
+        self.assertEqual(wizard.booking, "Customer refund")
+        wizard.action_confirm()
+        receivable = tx.statement_line_id.move_id.line_ids.filtered(
+            lambda line: line.account_id == self.partner_a.property_account_receivable_id
+        )
+        self.assertEqual(self.currency.compare_amounts(receivable.balance, 25.0), 0)
+        self.assertFalse(exception.line_to_resolve, "nothing left to do on the line")
+
+    def test_a_duplicate_must_have_the_same_amount_and_be_unreconciled(self):
+        first, second = self._import_lines(
+            self._line("42.00", "rent", "D3"), self._line("43.00", "rent", "D4")
+        )
+        wizard = self._line_wizard(
+            "finsync.duplicate.wizard",
+            self._exception(second),
+            original_line_id=first.statement_line_id.id,
+        )
+        with self.assertRaisesRegex(UserError, "the amounts differ"):
+            wizard.action_confirm()
+        self.assertEqual(second.state, "settled")
+        self.assertTrue(second.statement_line_id.exists())
+
     def test_fix_partner_remembers_the_account_and_matches_again(self):
         line = self._line("80.00", "thank you", "F1")
         line.account = "DE89370400440532013000"
