@@ -72,7 +72,7 @@ class FinsyncMatching(models.AbstractModel):
             engine_rules = [(rule, rule._to_engine_rule()) for rule in rules]
             index = self._open_items(company)
             bank_lines = self._bank_lines(lines)
-            undecided = {}
+            undecided, to_reconcile = {}, []
             pending = lines
             for stage in STAGES:
                 last = stage == STAGES[-1]
@@ -84,9 +84,16 @@ class FinsyncMatching(models.AbstractModel):
                     if decision.action == "none" and not last:
                         left.append(st_line.id)
                         continue
-                    self._apply_decision(st_line, decision, rule, undecided, index)
+                    self._apply_decision(st_line, decision, rule, undecided, index, to_reconcile)
                     counts[decision.action] = counts.get(decision.action, 0) + 1
                 pending = lines.browse(left)
+            failed = self._reconcile_decisions(to_reconcile)
+            for st_line, decision, rule, error in failed:
+                counts["reconcile"] -= 1
+                counts["failed"] = counts.get("failed", 0) + 1
+                decision.action = "propose"
+                decision.reasons.append(error)
+                self._apply_decision(st_line, decision, rule, undecided)
             self._open_exceptions(undecided)
         _logger.info("FinSync matching: %s", counts)
         return counts
@@ -262,13 +269,16 @@ class FinsyncMatching(models.AbstractModel):
         return bank_lines
 
     @api.model
-    def _apply_decision(self, st_line, decision, rule, undecided, index=None):
-        """Reconcile a sure match now (and settle it in ``index``); collect the rest
-        in ``undecided`` (by exception type)."""
+    def _apply_decision(self, st_line, decision, rule, undecided, index=None, to_reconcile=None):
+        """Reconcile a sure match (now, or later with ``to_reconcile`` when given) and
+        settle it in ``index``; collect the rest in ``undecided`` (by exception type)."""
         move_lines = self.env["account.move.line"].browse([item.id for item in decision.items])
         can_write_off = not decision.difference or rule.writeoff_account_id
         if decision.action == "reconcile" and can_write_off:
-            self._reconcile(st_line, move_lines, decision, rule)
+            if to_reconcile is None:
+                self._reconcile(st_line, move_lines, decision, rule)
+            else:
+                to_reconcile.append((st_line, move_lines, decision, rule))
             if index is not None:
                 index.settle(decision)
             return
@@ -278,6 +288,47 @@ class FinsyncMatching(models.AbstractModel):
             undecided.setdefault(exception_type, []).append(
                 (transaction, st_line, decision, move_lines, rule)
             )
+
+    @api.model
+    def _reconcile_decisions(self, to_reconcile):
+        """Reconcile many engine decisions in one set-based pass; if one of them
+        cannot be written, each is tried on its own. Returns the ones that failed
+        as ``(st_line, decision, rule, error)``."""
+        if not to_reconcile:
+            return []
+        entries = [self._decision_entry(*args) for args in to_reconcile]
+        try:
+            with self.env.cr.savepoint():
+                self._reconcile_entries(entries)
+            return []
+        except UserError:
+            _logger.warning("FinSync matching: a batch failed, reconciling line by line")
+        failed = []
+        for (st_line, _lines, decision, rule), entry in zip(to_reconcile, entries, strict=True):
+            try:
+                with self.env.cr.savepoint():
+                    self._reconcile_entries([entry])
+            except UserError as err:
+                failed.append((st_line, decision, rule, str(err)))
+        return failed
+
+    @api.model
+    def _decision_entry(self, st_line, move_lines, decision, rule):
+        """An engine decision as a ``_reconcile_entries`` entry: every item in full or
+        for the part the decision pays of it, the difference written off."""
+        partial = decision.partial_amounts
+        return {
+            "st_line": st_line,
+            "allocations": [
+                (line, abs(float(partial[line.id])) if line.id in partial else None)
+                for line in move_lines
+            ],
+            "writeoff_account": rule.writeoff_account_id if decision.difference else None,
+            "explanation": decision.explanation,
+            "rule": rule,
+            "score": decision.score,
+            "mode": "auto",
+        }
 
     @api.model
     def _exception_type(self, decision, rule):
@@ -294,21 +345,9 @@ class FinsyncMatching(models.AbstractModel):
 
     @api.model
     def _reconcile(self, st_line, move_lines, decision, rule):
-        """Reconcile an engine decision: every item in full or for the part the
-        decision pays of it, the difference written off."""
-        partial = decision.partial_amounts
-        return self._reconcile_allocations(
-            st_line,
-            [
-                (line, abs(float(partial[line.id])) if line.id in partial else None)
-                for line in move_lines
-            ],
-            writeoff_account=rule.writeoff_account_id if decision.difference else None,
-            explanation=decision.explanation,
-            rule=rule,
-            score=decision.score,
-            mode="auto",
-        )
+        """Reconcile one engine decision now (see ``_decision_entry``)."""
+        self._lock_unreconciled(st_line)
+        return self._reconcile_entries([self._decision_entry(st_line, move_lines, decision, rule)])
 
     @api.model
     def _lock_unreconciled(self, st_line):
@@ -359,14 +398,72 @@ class FinsyncMatching(models.AbstractModel):
         Returns the transaction.
         """
         self._lock_unreconciled(st_line)
-        liquidity, suspense, other = st_line._seek_for_lines()
+        return self._reconcile_entries(
+            [
+                {
+                    "st_line": st_line,
+                    "allocations": allocations,
+                    "writeoff_account": writeoff_account,
+                    "writeoff_label": writeoff_label,
+                    "explanation": explanation,
+                    "rule": rule,
+                    "score": score,
+                    "partner": partner,
+                    "mode": mode,
+                }
+            ]
+        )
+
+    @api.model
+    def _reconcile_entries(self, entries):
+        """``_reconcile_allocations`` for many statement lines at once (locked by the caller).
+
+        ``entries`` are dicts of ``_reconcile_allocations``' arguments. Set-based:
+        the journal items of every line are read once, every suspense line is
+        replaced by its counterparts in one unlink and one create (balance checked
+        per entry at the end, the statement lines left alone since their bank side
+        does not change), and every counterpart is reconciled with its item in one
+        reconciliation plan; then the transactions move to reconciled. Nothing is
+        written when one entry does not add up. Returns the transactions.
+        """
+        st_lines = self.env["account.bank.statement.line"].union(*(e["st_line"] for e in entries))
+        st_lines.move_id.line_ids.mapped("account_id")  # prefetch every journal item once
+        suspense_lines = self.env["account.move.line"]
+        vals_list, items = [], []
+        for entry in entries:
+            liquidity, suspense, other = entry["st_line"]._seek_for_lines()
+            suspense_lines |= suspense
+            for vals, item in self._prepare_counterparts(entry, liquidity, other):
+                vals_list.append({**vals, "move_id": entry["st_line"].move_id.id})
+                items.append(item)
+        moves = st_lines.move_id
+        lines = self.env["account.move.line"].with_context(
+            force_delete=True,
+            skip_readonly_check=True,
+            skip_account_move_synchronization=True,
+            tracking_disable=True,
+        )
+        with moves._check_balanced({"records": moves}):
+            suspense_lines.with_context(lines.env.context).unlink()
+            created = lines.create(vals_list)
+        plan = [item | new for item, new in zip(items, created, strict=True) if item]
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)
+        return self._mark_reconciled(entries)
+
+    @api.model
+    def _prepare_counterparts(self, entry, liquidity, other):
+        """``[(vals, item or None)]``: the journal items that replace a statement
+        line's suspense line (see ``_reconcile_allocations``); raises when the items
+        do not add up and there is no write-off account."""
+        st_line = entry["st_line"]
         company_currency = st_line.company_currency_id
         line_currency = liquidity.currency_id
         # Company currency per unit of the bank journal's currency, on this bank line.
         rate = liquidity.balance / liquidity.amount_currency if liquidity.amount_currency else 1.0
         label = st_line.payment_ref or "/"
         counterparts = []
-        for item, amount in allocations:
+        for item, amount in entry["allocations"]:
             residual = item.amount_residual_currency
             if amount is None:
                 paid = residual
@@ -388,21 +485,36 @@ class FinsyncMatching(models.AbstractModel):
                 balance = company_currency.round(-paid * rate)
             else:
                 balance = company_currency.round(-item.amount_residual * paid / residual)
-            counterparts.append(
-                {
-                    "name": label,
-                    "account_id": item.account_id.id,
-                    "partner_id": item.partner_id.id,
-                    "balance": balance,
-                    "amount_currency": -paid,
-                    "currency_id": item.currency_id.id,
-                }
-            )
-        allocated = sum(vals["balance"] for vals in counterparts)
+            vals = {
+                "name": label,
+                "account_id": item.account_id.id,
+                "partner_id": item.partner_id.id,
+                "balance": balance,
+                "amount_currency": -paid,
+                "currency_id": item.currency_id.id,
+            }
+            counterparts.append((vals, item))
+        allocated = sum(vals["balance"] for vals, _item in counterparts)
         remainder = -company_currency.round(
             liquidity.balance + sum(other.mapped("balance")) + allocated
         )
+        foreign = [vals for vals, item in counterparts if item.currency_id == line_currency]
+        if (
+            line_currency != company_currency
+            and foreign
+            and len(foreign) == len(counterparts)
+            and line_currency.is_zero(
+                liquidity.amount_currency
+                + sum(other.mapped("amount_currency"))
+                + sum(vals["amount_currency"] for vals in foreign)
+            )
+        ):
+            # Paid in full in the bank's currency: a cent left in company currency is
+            # rounding of the parts, not money, and belongs to the last part.
+            foreign[-1]["balance"] = company_currency.round(foreign[-1]["balance"] + remainder)
+            remainder = 0.0
         if not company_currency.is_zero(remainder):
+            writeoff_account = entry.get("writeoff_account")
             if not writeoff_account:
                 raise UserError(
                     self.env._(
@@ -412,52 +524,51 @@ class FinsyncMatching(models.AbstractModel):
                         line=label,
                     )
                 )
-            counterparts.append(
+            partner = entry.get("partner")
+            vals = {
+                "name": (entry.get("writeoff_label") or entry.get("explanation") or label)[:200],
+                "account_id": writeoff_account.id,
+                "partner_id": partner.id if partner else False,
+                "balance": remainder,
+                "amount_currency": (
+                    remainder
+                    if line_currency == company_currency
+                    else line_currency.round(remainder / rate)
+                ),
+                "currency_id": line_currency.id,
+            }
+            counterparts.append((vals, None))
+        return counterparts
+
+    @api.model
+    def _mark_reconciled(self, entries):
+        """Each entry's transaction moves to reconciled with its rule, score and reason."""
+        transactions = self.env["finsync.transaction"]
+        default = self.env._("Reconciled by %(user)s", user=self.env.user.name)
+        for entry in entries:
+            st_line = entry["st_line"]
+            items = self.env["account.move.line"].union(*(i for i, _a in entry["allocations"]))
+            partner = entry.get("partner") or items.partner_id[:1]
+            rule = entry.get("rule")
+            explanation = entry.get("explanation") or default
+            transaction = st_line.finsync_transaction_ids.filtered(lambda tx: tx.state == "settled")
+            transaction.write(
                 {
-                    "name": (writeoff_label or explanation or label)[:200],
-                    "account_id": writeoff_account.id,
-                    "partner_id": partner.id if partner else False,
-                    "balance": remainder,
-                    "amount_currency": (
-                        remainder
-                        if line_currency == company_currency
-                        else line_currency.round(remainder / rate)
-                    ),
-                    "currency_id": line_currency.id,
+                    "match_rule_id": rule.id if rule else False,
+                    "match_mode": entry.get("mode") or "manual",
+                    "match_score": entry.get("score") or 0,
+                    "match_explanation": explanation,
+                    "invoice_ids": [Command.set(items.move_id.ids)],
+                    "partner_id": partner.commercial_partner_id.id,
+                    "proposed_line_ids": [Command.clear()],
+                    "candidate_line_ids": [Command.clear()],
                 }
             )
-        before = st_line.move_id.line_ids
-        # Only the journal items change: writing the statement line's own fields
-        # (partner, label) would make Odoo rebuild its suspense line.
-        st_line.move_id.with_context(force_delete=True, skip_readonly_check=True).write(
-            {
-                "line_ids": [Command.delete(line.id) for line in suspense]
-                + [Command.create(vals) for vals in counterparts]
-            }
-        )
-        created = (st_line.move_id.line_ids - before).sorted("id")
-        plan = [item | new for (item, _amount), new in zip(allocations, created, strict=False)]
-        if plan:
-            self.env["account.move.line"]._reconcile_plan(plan)
-        items = self.env["account.move.line"].union(*(item for item, _amount in allocations))
-        partner = partner or items.partner_id[:1]
-        transaction = st_line.finsync_transaction_ids.filtered(lambda tx: tx.state == "settled")
-        explanation = explanation or self.env._("Reconciled by %(user)s", user=self.env.user.name)
-        transaction.write(
-            {
-                "match_rule_id": rule.id if rule else False,
-                "match_mode": mode,
-                "match_score": score,
-                "match_explanation": explanation,
-                "invoice_ids": [Command.set(items.move_id.ids)],
-                "partner_id": partner.commercial_partner_id.id,
-                "proposed_line_ids": [Command.clear()],
-                "candidate_line_ids": [Command.clear()],
-            }
-        )
-        transaction._transition("reconciled", reason=explanation)
-        self._close_matching_exceptions(transaction, explanation)
-        return transaction
+            transaction._transition("reconciled", reason=explanation)
+            if transaction.exception_ids:
+                self._close_matching_exceptions(transaction, explanation)
+            transactions |= transaction
+        return transactions
 
     @api.model
     def _close_matching_exceptions(self, transactions, explanation):
