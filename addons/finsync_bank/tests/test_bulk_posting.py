@@ -218,6 +218,7 @@ class TestBulkPosting(BankImportCommon):
 
     def test_names_continue_the_journal_sequence_both_ways(self):
         code = self.journal.code
+        self.assertFalse(self.statement.line_ids, "read into the ORM cache before posting")
         first = self._orm(self._vals("a", dates=DATES[:1], amounts=AMOUNTS[:1]))
         self.assertEqual(first.move_id.name, f"{code}/2026/00001")
         bulk = self._bulk(self._vals("b"))
@@ -228,6 +229,14 @@ class TestBulkPosting(BankImportCommon):
         after = self._orm(self._vals("c", dates=DATES[:2], amounts=AMOUNTS[:2]))
         self.assertEqual(
             sorted(after.move_id.mapped("name")), [f"{code}/2025/00003", f"{code}/2026/00006"]
+        )
+        # The ORM cache knows the new lines without being told.
+        self.assertEqual(self.statement.line_ids, first | bulk | after)
+        self.assertEqual(
+            self.currency.compare_amounts(
+                self.statement.balance_end, 1000.0 + sum(AMOUNTS) + AMOUNTS[0] * 2 + AMOUNTS[1]
+            ),
+            0,
         )
         moves = (first | bulk | after).move_id
         self.assertEqual(len(set(moves.mapped("name"))), len(moves), "no number twice")
