@@ -8,6 +8,7 @@ import psycopg2.errors
 from odoo import Command
 from odoo.tests import tagged
 
+from ..models import finsync_transaction as transaction_module
 from ..models.statement_line_bulk import FinsyncStatementLineBulk
 from ..tools.generate import StatementSpec, camt053, sample_lines
 from .common import IBAN, BankImportCommon
@@ -273,6 +274,24 @@ class TestBulkPosting(BankImportCommon):
         self.assertEqual(
             self.env["account.move"].search_count([("journal_id", "=", self.journal.id)]), count
         )
+
+    def test_large_files_are_ingested_in_slices_with_every_history(self):
+        spec = StatementSpec(
+            account=IBAN,
+            currency=self.currency.name,
+            opening_balance=Decimal("1000.00"),
+            start=datetime.date(2026, 3, 1),
+            end=datetime.date(2026, 3, 27),
+            lines=sample_lines(5, start=datetime.date(2026, 3, 1), prefix="S"),
+        )
+        with patch.object(transaction_module, "INGEST_SLICE", 2):
+            wizard = self._import(("mar.xml", camt053(spec)))
+        transactions = wizard.event_ids.transaction_ids
+        self.assertEqual(len(transactions), 5)
+        self.assertEqual(len(set(transactions.mapped("external_id"))), 5)
+        self.assertEqual(len(transactions.transition_ids), 5, "one history line each")
+        self.assertEqual(len(transactions.statement_line_id), 5)
+        self.assertTrue(wizard.statement_ids.is_complete)
 
     def test_reconcile_and_undo_on_bulk_posted_lines(self):
         invoice = self.init_invoice(
