@@ -17,6 +17,7 @@
         "views/finsync_unreconcile_views.xml",
         "views/finsync_match_backtest_views.xml",
         "views/finsync_bank_import_views.xml",
+        "views/account_move_views.xml",
         "wizard/finsync_match_wizard_views.xml",
         "wizard/finsync_line_wizards_views.xml",
         "views/finsync_writeoff_request_views.xml",

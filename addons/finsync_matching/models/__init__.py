@@ -12,3 +12,4 @@ from . import finsync_exception
 from . import finsync_transaction_wizards
 from . import finsync_writeoff_request
 from . import finsync_writeoff_request_line
+from . import account_move

@@ -130,3 +130,10 @@ class TestProposalsAndAllocations(ReconcileCommon):
         self.assertEqual(
             self.env["finsync.exception"].search(action["domain"]), wizard.match_exception_ids
         )
+
+    def test_the_bank_entry_says_what_it_was_matched_with(self):
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "P8"))
+        move = tx.statement_line_id.move_id
+        self.assertEqual(move.finsync_transaction_id, tx)
+        self.assertIn("Reconciled (Automatic, References)", move.finsync_match_explanation)
+        self.assertIn("amount equal", move.finsync_match_explanation)
