@@ -2,9 +2,6 @@ from . import finsync_match_rule
 from . import finsync_transaction
 from . import finsync_matching
 from . import account_bank_statement_line
-from . import finsync_unreconcile
-from . import finsync_match_backtest
-from . import finsync_bank_import
 from . import res_company
 from . import res_config_settings
 from . import finsync_exception_workflow

@@ -278,7 +278,9 @@ class FinsyncMatching(models.AbstractModel):
             if to_reconcile is None:
                 self._reconcile(st_line, move_lines, decision, rule)
             else:
-                to_reconcile.append((st_line, move_lines, decision, rule))
+                # The entry is taken now: settling the index changes what is left.
+                entry = self._decision_entry(st_line, move_lines, decision, rule)
+                to_reconcile.append((st_line, decision, rule, entry))
             if index is not None:
                 index.settle(decision)
             return
@@ -296,15 +298,14 @@ class FinsyncMatching(models.AbstractModel):
         as ``(st_line, decision, rule, error)``."""
         if not to_reconcile:
             return []
-        entries = [self._decision_entry(*args) for args in to_reconcile]
         try:
             with self.env.cr.savepoint():
-                self._reconcile_entries(entries)
+                self._reconcile_entries([entry for *_args, entry in to_reconcile])
             return []
-        except UserError:
-            _logger.warning("FinSync matching: a batch failed, reconciling line by line")
+        except UserError as err:
+            _logger.warning("FinSync matching: a batch failed (%s), reconciling line by line", err)
         failed = []
-        for (st_line, _lines, decision, rule), entry in zip(to_reconcile, entries, strict=True):
+        for st_line, decision, rule, entry in to_reconcile:
             try:
                 with self.env.cr.savepoint():
                     self._reconcile_entries([entry])
@@ -314,15 +315,14 @@ class FinsyncMatching(models.AbstractModel):
 
     @api.model
     def _decision_entry(self, st_line, move_lines, decision, rule):
-        """An engine decision as a ``_reconcile_entries`` entry: every item in full or
-        for the part the decision pays of it, the difference written off."""
-        partial = decision.partial_amounts
+        """An engine decision as a ``_reconcile_entries`` entry: each item for what the
+        decision pays of it (all that is left, or a part), the difference written off.
+        Amounts are explicit: an earlier line of the same batch may have paid part
+        of an item that the ledger does not show yet."""
+        paid = {item.id: abs(float(decision.paid(item))) for item in decision.items}
         return {
             "st_line": st_line,
-            "allocations": [
-                (line, abs(float(partial[line.id])) if line.id in partial else None)
-                for line in move_lines
-            ],
+            "allocations": [(line, paid[line.id]) for line in move_lines],
             "writeoff_account": rule.writeoff_account_id if decision.difference else None,
             "explanation": decision.explanation,
             "rule": rule,
@@ -437,10 +437,14 @@ class FinsyncMatching(models.AbstractModel):
                 vals_list.append({**vals, "move_id": entry["st_line"].move_id.id})
                 items.append(item)
         moves = st_lines.move_id
+        # Statement entries have no payment terms or taxes to keep in sync, and
+        # their bank side does not change: the syncs are skipped.
         lines = self.env["account.move.line"].with_context(
             force_delete=True,
             skip_readonly_check=True,
             skip_account_move_synchronization=True,
+            skip_invoice_sync=True,
+            skip_invoice_line_sync=True,
             tracking_disable=True,
         )
         with moves._check_balanced({"records": moves}):
@@ -542,32 +546,113 @@ class FinsyncMatching(models.AbstractModel):
 
     @api.model
     def _mark_reconciled(self, entries):
-        """Each entry's transaction moves to reconciled with its rule, score and reason."""
-        transactions = self.env["finsync.transaction"]
+        """Each entry's transaction moves to reconciled with its rule, score, reason,
+        invoices and partner. Set-based: one UPDATE from a VALUES list and one
+        INSERT of the invoice links for all of them (no tracked or stored computed
+        field depends on these columns; the cache is invalidated and dependents
+        told), one transition for all, then each history line gets its own reason."""
         default = self.env._("Reconciled by %(user)s", user=self.env.user.name)
+        rows = []
         for entry in entries:
-            st_line = entry["st_line"]
+            transaction = entry["st_line"].finsync_transaction_ids.filtered(
+                lambda tx: tx.state == "settled"
+            )[:1]
+            if not transaction:
+                continue
             items = self.env["account.move.line"].union(*(i for i, _a in entry["allocations"]))
             partner = entry.get("partner") or items.partner_id[:1]
-            rule = entry.get("rule")
-            explanation = entry.get("explanation") or default
-            transaction = st_line.finsync_transaction_ids.filtered(lambda tx: tx.state == "settled")
-            transaction.write(
-                {
-                    "match_rule_id": rule.id if rule else False,
-                    "match_mode": entry.get("mode") or "manual",
-                    "match_score": entry.get("score") or 0,
-                    "match_explanation": explanation,
-                    "invoice_ids": [Command.set(items.move_id.ids)],
-                    "partner_id": partner.commercial_partner_id.id,
-                    "proposed_line_ids": [Command.clear()],
-                    "candidate_line_ids": [Command.clear()],
-                }
+            rows.append(
+                (
+                    transaction,
+                    entry.get("rule"),
+                    entry.get("mode") or "manual",
+                    entry.get("score") or 0,
+                    entry.get("explanation") or default,
+                    partner.commercial_partner_id.id or None,
+                    items.move_id.ids,
+                )
             )
-            transaction._transition("reconciled", reason=explanation)
-            if transaction.exception_ids:
-                self._close_matching_exceptions(transaction, explanation)
-            transactions |= transaction
+        transactions = self.env["finsync.transaction"].union(*(row[0] for row in rows))
+        if not transactions:
+            return transactions
+        self.env.flush_all()
+        values = SQL(", ").join(
+            SQL(
+                "(%s, %s::int, %s, %s::int, %s, %s::int)",
+                tx.id,
+                rule.id if rule else None,
+                mode,
+                score,
+                explanation,
+                partner_id,
+            )
+            for tx, rule, mode, score, explanation, partner_id, _moves in rows
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE finsync_transaction tx
+                   SET match_rule_id = v.rule_id, match_mode = v.mode, match_score = v.score,
+                       match_explanation = v.explanation, partner_id = v.partner_id,
+                       write_uid = %s, write_date = now() at time zone 'UTC'
+                  FROM (VALUES %s) AS v(id, rule_id, mode, score, explanation, partner_id)
+                 WHERE tx.id = v.id
+                """,
+                self.env.uid,
+                values,
+            )
+        )
+        links = {"invoice_ids": [], "proposed_line_ids": [], "candidate_line_ids": []}
+        for tx, *_vals, move_ids in rows:
+            links["invoice_ids"] += [(tx.id, move_id) for move_id in move_ids]
+        for fname, pairs in links.items():
+            field = transactions._fields[fname]
+            self.env.cr.execute(
+                SQL(
+                    "DELETE FROM %s WHERE %s = ANY(%s)",
+                    SQL.identifier(field.relation),
+                    SQL.identifier(field.column1),
+                    transactions.ids,
+                )
+            )
+            if pairs:
+                self.env.cr.execute(
+                    SQL(
+                        "INSERT INTO %s (%s, %s) VALUES %s",
+                        SQL.identifier(field.relation),
+                        SQL.identifier(field.column1),
+                        SQL.identifier(field.column2),
+                        SQL(", ").join(SQL("(%s, %s)", a, b) for a, b in pairs),
+                    )
+                )
+        fnames = [
+            "match_rule_id",
+            "match_mode",
+            "match_score",
+            "match_explanation",
+            "partner_id",
+            *links,
+        ]
+        transactions.invalidate_recordset(fnames)
+        transactions.modified(fnames)
+        transactions._transition("reconciled", reason=rows[0][4] if len(rows) == 1 else None)
+        if len(rows) > 1:
+            self.env["finsync.transaction.transition"].flush_model()
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE finsync_transaction_transition tr SET reason = v.reason
+                      FROM (VALUES %s) AS v(transaction_id, reason)
+                     WHERE tr.id = (SELECT max(id) FROM finsync_transaction_transition
+                                     WHERE transaction_id = v.transaction_id)
+                    """,
+                    SQL(", ").join(SQL("(%s, %s)", row[0].id, row[4]) for row in rows),
+                )
+            )
+            transactions.transition_ids.invalidate_recordset(["reason"])
+        for tx, *_vals, explanation, _partner, _moves in rows:
+            if tx.exception_ids:
+                self._close_matching_exceptions(tx, explanation)
         return transactions
 
     @api.model

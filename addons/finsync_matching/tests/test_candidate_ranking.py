@@ -4,7 +4,7 @@ from decimal import Decimal
 from odoo.tests import BaseCase, tagged
 
 from ..engine.matcher import BankLine, OpenItem
-from ..wizard.candidate_ranking import rank
+from ..wizards.candidate_ranking import rank
 
 
 def item(id_, reference, amount, partner=7, date=None):

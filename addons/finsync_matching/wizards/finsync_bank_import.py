@@ -1,6 +1,6 @@
 from odoo import Command, fields, models
 
-from .finsync_matching import MATCHING_EXCEPTION_TYPES
+from ..models.finsync_matching import MATCHING_EXCEPTION_TYPES
 
 
 class FinsyncBankImport(models.TransientModel):

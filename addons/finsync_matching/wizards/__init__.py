@@ -4,3 +4,6 @@ from . import finsync_duplicate_wizard
 from . import finsync_payment_wizard
 from . import finsync_partner_wizard
 from . import finsync_writeoff_reject
+from . import finsync_unreconcile
+from . import finsync_match_backtest
+from . import finsync_bank_import
