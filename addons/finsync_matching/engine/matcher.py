@@ -9,11 +9,18 @@ Contract: ``match(line, index, rule)`` where
 - ``rule`` a ``Rule`` (tolerances, date window, whether to reconcile automatically),
 
 returns a ``Decision``: ``action`` is ``"reconcile"`` (exactly one best
-candidate set whose amount agrees), ``"propose"`` (a candidate the rule does
+candidate set whose amount agrees, or one referenced invoice paid in part when
+the rule allows partial payments), ``"propose"`` (a candidate the rule does
 not allow to reconcile on its own), ``"ambiguous"`` (two or more equally good
 candidates: never a guess) or ``"none"``; ``items`` the chosen open items,
-``score`` and ``reasons`` ("reference INV-2026-42 in the label; amount equal;
-partner equal"). Amounts are ``Decimal`` in the items' currency.
+``partial_amounts`` what a partial payment pays of its item, ``score`` and
+``reasons`` ("reference INV-2026-42 in the label; amount equal; partner
+equal"). Amounts are ``Decimal`` in the items' currency.
+
+A run calls ``match`` for every line by reference first (``stages``), then by
+partner and amount for the lines left, and ``index.settle(decision)`` after
+each reconciliation, so no item is paid twice and amount-only matching sees
+only what references left open.
 """
 
 import datetime

@@ -12,6 +12,7 @@ yields ``"INV-2026-42"`` among others. A matcher intersects these with
 """
 
 import re
+from functools import lru_cache
 
 _TOKEN = re.compile(r"[A-Za-z]+|\d+")
 _RF = re.compile(r"\bRF\s?(\d{2})\s?((?:[A-Za-z0-9]\s?){1,21})", re.IGNORECASE)
@@ -79,6 +80,7 @@ def is_weak(key):
     return len(key.replace("-", "")) < 4 or not any(char.isdigit() for char in key)
 
 
+@lru_cache(maxsize=500_000)
 def reference_keys(reference):
     """The keys an open item's reference is found by: its normalised form and the
     compact form of a structured reference it is (``RF18 5390 0754 7034`` ->
@@ -88,7 +90,8 @@ def reference_keys(reference):
     key = normalize(reference)
     if key and not is_weak(key):
         keys.add(key)
-    return keys
+    # Cached: every matching job rebuilds its index from the same open items.
+    return frozenset(keys)
 
 
 def extract(text):
