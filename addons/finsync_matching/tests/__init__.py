@@ -6,3 +6,5 @@ from . import test_wizards
 from . import test_ui_import_tour
 from . import test_ui_writeoff_tour
 from . import test_candidate_ranking
+from . import test_matching_quality
+from . import test_benchmark_dataset

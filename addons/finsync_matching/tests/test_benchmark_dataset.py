@@ -1,0 +1,84 @@
+import csv
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+from unittest import SkipTest
+
+from odoo.tests import tagged
+
+from odoo.addons.finsync_base.tests.common import FinsyncCommon
+
+from ..engine.benchmark import read_dataset, score, write_matches
+
+FIXTURE = Path(__file__).parent / "data" / "match_fixture"
+BENCH = Path(__file__).resolve().parents[3] / "setup" / "bench_match.py"
+
+
+def load_bench():
+    """setup/bench_match.py of this repository (the tests run what the benchmark runs)."""
+    if not BENCH.exists():
+        raise SkipTest(f"{BENCH} not found: these tests run from a FinSync repository")
+    spec = importlib.util.spec_from_file_location("finsync_bench_match", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@tagged("post_install", "-at_install")
+class TestBenchmarkDataset(FinsyncCommon):
+    """``setup/bench match --dataset`` on the committed fixture: load, post with
+    matching, collect each line's outcome, write matches.csv and score it."""
+
+    def test_fixture_is_matched_as_labelled(self):
+        bench = load_bench()
+        invoices, lines = read_dataset(FIXTURE)
+        self.assertEqual(len(invoices), 11)
+        self.assertEqual(len(lines), 11)
+        bench.bench_rule(self.env)
+        bench.load_invoices(self.env, invoices)
+        transactions = bench.import_statement(self.env, lines)
+        transactions._post_statement_lines()  # matching runs in the posting job
+        st_line_ids = transactions.statement_line_id.ids
+        outcomes = bench.finsync_outcomes(self.env, st_line_ids)
+        scored = score(lines, outcomes)
+        self.assertEqual(scored["wrong"], [])
+        self.assertEqual((scored["precision"], scored["recall"]), (1.0, 1.0))
+        self.assertEqual((scored["expected"], scored["auto"]), (8, 8))
+        self.assertEqual(outcomes["FX02"]["auto"], {"INV/2026/00102", "RINV/2026/00011"})
+        self.assertEqual(outcomes["FX08"]["exception"], "ambiguous")
+        self.assertEqual(outcomes["FX11"]["exception"], "unmatched")
+        self.assertEqual(bench.ledger_checks(self.env, st_line_ids), (0, 0))
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "matches.csv")
+            write_matches(path, lines, outcomes)
+            with open(path, newline="") as handle:
+                rows = {row["line_id"]: row for row in csv.DictReader(handle)}
+        self.assertEqual(rows["FX06"]["auto_reconciled"], "INV/2026/00105;INV/2026/00106")
+        self.assertEqual(rows["FX08"]["auto_reconciled"], "")
+        self.assertEqual(rows["FX08"]["exception"], "ambiguous")
+
+    def test_a_wrong_automatic_match_costs_precision(self):
+        _invoices, lines = read_dataset(FIXTURE)
+        outcomes = {
+            "FX01": {"auto": {"INV/2026/00101"}},
+            "FX08": {"auto": {"INV/2026/00107"}},  # a guess between twins
+            "FX09": {"proposed": {"INV/2026/00109"}, "exception": "amount_mismatch"},
+        }
+        scored = score(lines, outcomes)
+        self.assertEqual(scored["auto"], 2)
+        self.assertEqual(scored["precision"], 0.5)
+        self.assertEqual(scored["recall"], 0.125)
+        self.assertEqual(scored["wrong"], ["FX08"])
+        self.assertEqual((scored["proposals"], scored["exceptions"]), (1, 1))
+
+    def test_unreadable_dataset_says_where(self):
+        with tempfile.TemporaryDirectory() as directory:
+            for name in ("invoices.csv", "statement.csv"):
+                with open(FIXTURE / name) as src, open(os.path.join(directory, name), "w") as dst:
+                    dst.write(src.read())
+            with open(os.path.join(directory, "statement.csv"), "a") as handle:
+                handle.write("FX12,2026-02-30,1.00,,X,,y,,\n")
+            with self.assertRaisesRegex(ValueError, "statement.csv line 13: date '2026-02-30'"):
+                read_dataset(directory)
