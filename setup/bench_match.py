@@ -178,6 +178,8 @@ def load_invoices(env, invoices):
         batch = env["account.move"].create(vals_list)
         batch.action_post()
         moves |= batch
+        if len(invoices) > 10 * INVOICE_BATCH and (start // INVOICE_BATCH) % 10 == 9:
+            log(f"  {len(moves)} invoices posted")
     return moves
 
 
@@ -365,7 +367,7 @@ def finsync_match(registry, st_line_ids, chunk, jobs, profile=None):
                 env["account.bank.statement.line"].browse(st_line_ids), chunk_size=chunk
             )
             uuids = [job.uuid for job in delayed]
-        for job_uuid in uuids:
+        for done, job_uuid in enumerate(uuids, start=1):
             with registry.cursor() as cr:
                 job = Job.load(environment(cr), job_uuid)
                 job.set_started()
@@ -374,20 +376,31 @@ def finsync_match(registry, st_line_ids, chunk, jobs, profile=None):
                 job.set_done()
                 job.store()
                 queries += cr.sql_log_count
+            progress(done, len(uuids), min(done * chunk, len(st_line_ids)), started)
     else:
-        for start in range(0, len(st_line_ids), chunk):
+        for done, start in enumerate(range(0, len(st_line_ids), chunk), start=1):
             with registry.cursor() as cr:
                 env = environment(cr)
                 env["finsync.matching"]._match_statement_lines(
                     env["account.bank.statement.line"].browse(st_line_ids[start : start + chunk])
                 )
                 queries += cr.sql_log_count
+            progress(done, -(-len(st_line_ids) // chunk), start + chunk, started)
     elapsed = time.perf_counter() - started
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     return elapsed, queries
+
+
+def progress(done, total, lines, started):
+    if total > 1:
+        elapsed = time.perf_counter() - started
+        log(
+            f"  job {done}/{total}: {lines} lines in {elapsed:.0f} s "
+            f"({lines / elapsed:.1f} lines/s)"
+        )
 
 
 def oca_match(db, st_line_ids):

@@ -217,10 +217,12 @@ def _by_reference(line, index, rule):
 
 
 def _subsets(items, amount, tolerance):
-    if len(items) > MAX_SUBSET_ITEMS:
-        return []
-    found = []
-    for size in range(1, len(items) + 1):
+    """The smallest sets of ``items`` whose amounts add up to ``amount``; single
+    items are always looked at, sums only over at most ``MAX_SUBSET_ITEMS`` items."""
+    found = [[item] for item in items if abs(item.amount - amount) <= tolerance]
+    if found or len(items) > MAX_SUBSET_ITEMS:
+        return found
+    for size in range(2, len(items) + 1):
         for subset in combinations(items, size):
             if abs(sum((item.amount for item in subset), Decimal(0)) - amount) <= tolerance:
                 found.append(list(subset))

@@ -204,3 +204,13 @@ class TestMatcherQuality(BaseCase):
         by_reference = match(line("120.00", "INV/2026/1"), index, rule, ("reference",))
         index.settle(by_reference)
         self.assertEqual(match(by_amount, index, rule, ("partner_amount",)).action, "none")
+
+    def test_a_partner_with_many_open_items_still_pays_one_by_its_amount(self):
+        items = [item(i, f"INV/2026/{i:05d}", f"{100 + i}.00", partner=7) for i in range(1, 31)]
+        index = OpenItemIndex(items)
+        paid = BankLine(1, Decimal("117.00"), "EUR", ("transfer",), 7, partner_source="account")
+        decision = match(paid, index, Rule(auto_partner_amount=True))
+        self.assertEqual(decision.action, "reconcile")
+        self.assertEqual([i.id for i in decision.items], [17])
+        two = BankLine(1, Decimal("1.00"), "EUR", ("transfer",), 7, partner_source="account")
+        self.assertEqual(match(two, index, Rule()).action, "none", "sums over 30 items: not tried")
