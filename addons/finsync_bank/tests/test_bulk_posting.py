@@ -8,6 +8,8 @@ import psycopg2.errors
 from odoo import Command
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
 from ..models import finsync_transaction as transaction_module
 from ..models.statement_line_bulk import FinsyncStatementLineBulk
 from ..tools.generate import StatementSpec, camt053, sample_lines
@@ -380,6 +382,38 @@ class TestBulkPosting(BankImportCommon):
             )
         self.journal.sudo().restrict_mode_hash_table = True
         self.assertEqual(Bulk._bulk_refusal(self.journal, vals), "journal with hashed entries")
+
+    def test_a_numbering_conflict_retries_the_job_or_uses_the_orm(self):
+        """Numbers taken meanwhile: a job is retried, a request posts through the ORM."""
+        existing = self._orm(self._vals("e", dates=DATES[:1], amounts=AMOUNTS[:1]))
+        taken = existing.move_id.name
+        original = FinsyncStatementLineBulk._sequence_names
+
+        def clash(service, journal, vals_list, move_ids):
+            # As if another transaction had committed this name after our snapshot.
+            names, cache = original(service, journal, vals_list, move_ids)
+            names[move_ids[0]] = dict(names[move_ids[0]], name=taken)
+            return names, cache
+
+        with patch.object(
+            FinsyncStatementLineBulk, "_sequence_names", autospec=True, side_effect=clash
+        ):
+            with self.assertRaises(RetryableJobError):
+                self.env["finsync.statement.line.bulk"].with_context(
+                    job_uuid="test"
+                )._create_posted(self._vals("j", dates=DATES[:2], amounts=AMOUNTS[:2]))
+            self.assertFalse(
+                self.env["account.bank.statement.line"].search(
+                    [("finsync_import_id", "like", "j-%")]
+                ),
+                "the job's chunk left nothing behind",
+            )
+            lines = self._bulk(self._vals("k", dates=DATES[:2], amounts=AMOUNTS[:2]))
+        self.assertEqual(len(lines), 2)
+        self.assertEqual(set(lines.move_id.mapped("state")), {"posted"})
+        moves = (existing | lines).move_id
+        self.assertEqual(len(set(moves.mapped("name"))), 3, "no number twice")
+        self._assert_balanced(moves)
 
     def test_a_failing_chunk_writes_nothing(self):
         """All or nothing: a line that cannot be inserted takes its whole chunk with it."""
