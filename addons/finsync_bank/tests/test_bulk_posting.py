@@ -1,3 +1,4 @@
+import contextlib
 import copy
 import datetime
 from decimal import Decimal
@@ -16,15 +17,15 @@ from ..tools.generate import StatementSpec, camt053, sample_lines
 from .common import IBAN, BankImportCommon
 
 # Dates over a year end, out of order: two sequence periods, names by date.
-DATES = [
+DATES = (
     datetime.date(2026, 1, 5),
     datetime.date(2025, 12, 30),
     datetime.date(2026, 1, 2),
     datetime.date(2025, 12, 31),
     datetime.date(2026, 1, 2),
     datetime.date(2026, 1, 9),
-]
-AMOUNTS = [125.5, -40.25, 0.0, 1999.99, -0.01, 310.0]
+)
+AMOUNTS = (125.5, -40.25, 0.0, 1999.99, -0.01, 310.0)
 # Columns that hold ids or the moment of writing, not values a user sees.
 SKIPPED = {"id", "create_uid", "create_date", "write_uid", "write_date"}
 
@@ -158,15 +159,12 @@ class TestBulkPosting(BankImportCommon):
     def _run_and_roll_back(self, create, vals_list):
         """Create the lines, snapshot them and the statement, and undo everything."""
         result = {}
-        try:
-            with self.env.cr.savepoint():
-                lines = create(vals_list)
-                result["snapshot"] = self._snapshot(lines)
-                result["statement"] = self._statement_state(self.statement)
-                result["names"] = sorted(lines.move_id.mapped("name"))
-                raise _Rollback
-        except _Rollback:
-            pass
+        with contextlib.suppress(_Rollback), self.env.cr.savepoint():
+            lines = create(vals_list)
+            result["snapshot"] = self._snapshot(lines)
+            result["statement"] = self._statement_state(self.statement)
+            result["names"] = sorted(lines.move_id.mapped("name"))
+            raise _Rollback
         # Odoo's per-transaction sequence cache does not know about the rollback.
         self.env.cr.precommit.data.pop("sequence.mixin", None)
         self.env.invalidate_all()
