@@ -1,0 +1,1 @@
+from . import test_client, test_mapping, test_reports
