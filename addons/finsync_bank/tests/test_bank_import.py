@@ -37,7 +37,7 @@ class TestBankImport(BankImportCommon):
         spec = self._spec(count=4)
         wizard = self._import(("jan.xml", camt053(spec)))
         self.assertEqual(wizard.state, "done", wizard.message)
-        self.assertEqual(wizard.message, "4 new, 0 already imported.")
+        self.assertTrue(wizard.message.startswith("4 new, 0 already imported."), wizard.message)
         statement = wizard.statement_ids
         self.assertEqual(statement.journal_id, self.journal)
         self.assertEqual(len(statement.line_ids), 4)
@@ -67,12 +67,12 @@ class TestBankImport(BankImportCommon):
         spec = self._spec(count=3)
         self._import(("jan.ofx", ofx(spec)))
         again = self._import(("jan-copy.ofx", ofx(spec)))
-        self.assertEqual(again.message, "0 new, 3 already imported.")
+        self.assertTrue(again.message.startswith("0 new, 3 already imported."), again.message)
         spec.lines.append(
             Line(Decimal("55.10"), datetime.date(2026, 1, 28), remittance="late", reference="L-X")
         )
         overlap = self._import(("jan-full.ofx", ofx(spec)))
-        self.assertEqual(overlap.message, "1 new, 3 already imported.")
+        self.assertTrue(overlap.message.startswith("1 new, 3 already imported."), overlap.message)
         self.assertEqual(len(self._lines()), 4)
         self.assertEqual(
             self.env["finsync.transaction"].search_count(
@@ -232,7 +232,7 @@ class TestBankImport(BankImportCommon):
         self.assertEqual(wizard.preview_ids.line_count, 2)
         self.assertIn("Deco Addict", wizard.preview_ids.sample)
         wizard.action_import()
-        self.assertEqual(wizard.message, "2 new, 0 already imported.")
+        self.assertTrue(wizard.message.startswith("2 new, 0 already imported."), wizard.message)
         lines = self._lines().sorted("date")
         self.assertEqual(lines.mapped("payment_ref"), ["INV/2026/00011", "Office rent"])
         self.assertEqual(self.currency.compare_amounts(lines[1].amount, -800.5), 0)
@@ -274,7 +274,7 @@ class TestBankImport(BankImportCommon):
         self.assertEqual(wizard.state, "preview", wizard.message)
         self.assertTrue(wizard.preview_ids.warnings)
         wizard.action_import()
-        self.assertEqual(wizard.message, "3 new, 0 already imported.")
+        self.assertTrue(wizard.message.startswith("3 new, 0 already imported."), wizard.message)
         self.assertEqual(wizard.exception_ids.exception_type, "balance_mismatch")
         self.assertEqual(wizard.exception_ids.event_id, wizard.event_ids)
 

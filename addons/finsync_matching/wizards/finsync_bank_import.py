@@ -23,6 +23,9 @@ class FinsyncBankImport(models.TransientModel):
         if self.state != "done":
             return action
         transactions = self.event_ids.transaction_ids
+        if not transactions or transactions.filtered(lambda tx: not tx.statement_line_id):
+            # Nothing new, or posted (and matched) by background jobs: nothing to say yet.
+            return action
         matched = transactions.filtered(
             lambda tx: tx.state == "reconciled" and tx.match_mode == "auto"
         )
