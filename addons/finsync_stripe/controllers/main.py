@@ -75,7 +75,9 @@ class StripeWebhookController(http.Controller):
             return None
         httprequest.max_content_length = limit
         try:
-            return httprequest.get_data(cache=False)
+            # Cached: when the transaction is retried after a lost race, Odoo runs
+            # this endpoint again and the body must still be there.
+            return httprequest.get_data()
         except RequestEntityTooLarge:
             return None
 
@@ -100,5 +102,5 @@ class StripeWebhookController(http.Controller):
         )
         if event.state != "received" or event.job_uuid:
             return _answer(200, received=True, duplicate=True)
-        event._enqueue_processing()
+        event._stripe_enqueue()
         return _answer(200, received=True, duplicate=False)

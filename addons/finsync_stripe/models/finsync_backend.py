@@ -254,8 +254,10 @@ class FinsyncBackend(models.Model):
         journal = self._stripe_find_journal(currency)
         if journal:
             return journal
+        # NO KEY UPDATE: deliveries inserting events of this connector (foreign key
+        # share locks) do not block it; only another journal creation does.
         self.env.cr.execute(
-            SQL("SELECT id FROM finsync_backend WHERE id = %s FOR UPDATE NOWAIT", self.id)
+            SQL("SELECT id FROM finsync_backend WHERE id = %s FOR NO KEY UPDATE NOWAIT", self.id)
         )
         self.env.cr.execute(
             SQL("UPDATE finsync_backend SET write_date = now() WHERE id = %s", self.id)
@@ -386,3 +388,19 @@ class FinsyncBackend(models.Model):
             )
             self.env["finsync.matching"]._match_statement_lines(line)
         return True
+
+    def _mark_sync_success(self):
+        """Healthy Stripe connectors are marked at most once a minute.
+
+        Every processed webhook reports success; rewriting the connector row each
+        time would make concurrent jobs collide on it (and retry) for nothing.
+        """
+        recent = fields.Datetime.subtract(fields.Datetime.now(), minutes=1)
+        fresh = self.filtered(
+            lambda b: b.backend_type == "stripe"
+            and b.health == "ok"
+            and not b.last_error
+            and b.last_sync_date
+            and b.last_sync_date >= recent
+        )
+        return super(FinsyncBackend, self - fresh)._mark_sync_success()

@@ -1,0 +1,423 @@
+"""``setup/bench webhooks``: a storm of signed Stripe webhooks against Odoo with workers.
+
+Starts Odoo with ``--workers`` and the queue_job runner on a free loopback port
+for one database (which must have ``finsync_stripe``), creates a fresh Stripe
+connector there, generates a Stripe story with the local simulator (charges,
+refunds, disputes, payouts), and posts its events signed, with a share of
+duplicates, shuffled, from concurrent clients. Then it waits until every event
+is processed and checks, in the database:
+
+- each event stored once and processed once (``duplicates``: rows or bookings
+  beyond one per event; ``lost``: events accepted but not processed);
+- the clearing journals' totals equal the source's (computed from the
+  simulator's objects, not from FinSync's mapping);
+- every posted entry of those journals balances.
+
+Prints the figures and ends with one line
+``RESULT {"events": N, "eps": ..., "p95_ms": ..., "processed_s": ...,
+"duplicates": 0, "lost": 0, ...}``.
+Exit code 0 when nothing was duplicated, lost or unbalanced and the totals match.
+The scenario ``tests/test_scenario_stripe_storm.py`` runs it on the test database.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STRIPE_ADDON = REPO_ROOT / "addons" / "finsync_stripe"
+
+
+def _standalone(relative):
+    """A pure module of the addon (imports nothing from Odoo), loaded from its file."""
+    name = "finsync_bench_" + Path(relative).stem
+    spec = importlib.util.spec_from_file_location(name, STRIPE_ADDON / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+header_for = _standalone("adapters/stripe_signature.py").header_for
+StripeSimulator = _standalone("tools/stripe_simulator.py").StripeSimulator
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load():
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+# ----------------------------------------------------------------------
+# The story
+# ----------------------------------------------------------------------
+def story(unique, seed=2026):
+    """A simulator with ``unique`` webhook events: mostly charges, some refunds,
+    disputes (half of them won) and a payout every 100 events."""
+    rng = random.Random(seed)
+    sim = StripeSimulator(api_key="sk_test_bench")
+    charges = []
+    while len(sim.events()) < unique:
+        left = unique - len(sim.events())
+        roll = rng.random()
+        if charges and roll < 0.08:
+            charge = rng.choice(charges)
+            sim.add_refund(charge["id"], rng.randint(1, charge["amount"] // 2))
+        elif charges and roll < 0.10 and left >= 2:
+            charge = charges.pop(rng.randrange(len(charges)))
+            sim.add_dispute(charge["id"], won=rng.random() < 0.5)
+        elif len(sim.events()) % 100 == 99:
+            sim.add_payout("usd")
+        else:
+            charges.append(
+                sim.add_charge(rng.randint(500, 50000), "usd", invoice=f"B-{len(charges)}")
+            )
+    return sim, sim.events()[:unique]
+
+
+def source_total(events):
+    """What the Stripe balance moved by, per the events' own objects (cents -> Decimal)."""
+    total = 0
+    seen = set()
+    for event in events:
+        obj = event["data"]["object"]
+        kind = obj["object"]
+        if kind == "charge" and obj["id"] not in seen:
+            total += obj["amount"]
+        elif kind == "refund" and obj["id"] not in seen:
+            total -= obj["amount"]
+        elif kind == "payout" and obj["id"] not in seen:
+            total -= obj["amount"]
+        elif kind == "dispute":
+            # The disputed amount and Stripe's dispute fee leave; a win brings the amount back.
+            for bt in obj["balance_transactions"]:
+                if bt["id"] not in seen:
+                    total += bt["amount"] - bt["fee"]
+                    seen.add(bt["id"])
+        seen.add(obj["id"])
+    return Decimal(total) / 100
+
+
+# ----------------------------------------------------------------------
+# Odoo
+# ----------------------------------------------------------------------
+_CONFIGURED = {}
+
+
+def odoo_env(db, config):
+    """The database's registry and an environment factory (Odoo configured once)."""
+    import odoo
+    from odoo import SUPERUSER_ID, api
+    from odoo.modules.registry import Registry
+
+    if not _CONFIGURED:
+        odoo.tools.config.parse_config(["-c", config, "-d", db])
+        _CONFIGURED[db] = True
+    registry = Registry(db)
+    return registry, lambda cr: api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+
+
+def create_backend(db, config, secret):
+    registry, environment = odoo_env(db, config)
+    with registry.cursor() as cr:
+        env = environment(cr)
+        backend = env["finsync.backend"].create(
+            {
+                "name": f"Stripe storm {secret[-6:]}",
+                "backend_type": "stripe",
+                "webhook_secret": secret,
+                "sync_policy": "webhook",
+                "max_attempts": 20,
+            }
+        )
+        env["finsync.match.rule"].search([("company_id", "=", backend.company_id.id)], limit=1) or (
+            env["finsync.match.rule"].create(
+                {"name": "References", "company_id": backend.company_id.id}
+            )
+        )
+        return backend.id
+
+
+def serve(odoo_args):
+    """Run Odoo (``odoo-bin`` arguments) without its websocket process.
+
+    With workers Odoo also spawns a gevent process for websockets and long
+    polling; webhooks need none, and where gevent cannot start (a plugin of this
+    virtualenv fails to load) Odoo would respawn it in a loop, eating the CPU
+    the benchmark measures. A sleeping stand-in takes its place.
+    """
+    import odoo
+    from odoo.service import server
+
+    def long_polling_spawn(self):
+        stand_in = [sys.executable, "-c", "import time; time.sleep(10**9)"]
+        self.long_polling_pid = subprocess.Popen(stand_in).pid
+
+    server.PreforkServer.long_polling_spawn = long_polling_spawn
+    sys.argv = [str(Path(os.environ.get("ODOO_SRC", "/opt/odoo-18.0")) / "odoo-bin"), *odoo_args]
+    odoo.cli.main()
+
+
+def start_server(db, config, port, workers, data_dir):
+    command = [
+        sys.executable,
+        __file__,
+        "--serve",
+        "-c",
+        config,
+        "-d",
+        db,
+        f"--db-filter=^{db}$",
+        f"--workers={workers}",
+        f"--http-port={port}",
+        f"--gevent-port={free_port()}",
+        "--max-cron-threads=0",
+        "--log-level=warn",
+        "--limit-time-real=600",
+    ]
+    if data_dir:
+        command.append(f"--data-dir={data_dir}")
+    log = open(os.environ.get("FINSYNC_BENCH_LOG", "/tmp/finsync-bench-webhooks.log"), "w")
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"finsync: error: Odoo exited early: see {log.name}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/web/health", timeout=2)
+            return process
+        except OSError:
+            time.sleep(0.5)
+    stop_server(process)
+    raise SystemExit(f"finsync: error: Odoo did not answer on port {port}: see {log.name}")
+
+
+def stop_server(process):
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+# ----------------------------------------------------------------------
+# The storm
+# ----------------------------------------------------------------------
+def post_all(url, secret, deliveries, clients):
+    """POST every delivery (signed when sent) from ``clients`` threads; (status, ms) each."""
+    local = threading.local()
+
+    def send(body):
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        started = time.perf_counter()
+        response = session.post(
+            url,
+            data=body,
+            headers={
+                "Stripe-Signature": header_for(body, [secret]),
+                "Content-Type": "application/json",
+            },
+            timeout=60,
+        )
+        return response.status_code, (time.perf_counter() - started) * 1000, response.text[:200]
+
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(send, deliveries))
+
+
+def wait_processed(db, config, backend_id, expected, timeout, stall=120):
+    """Event states once ``expected`` events are done or dead, or when nothing moves."""
+    registry, environment = odoo_env(db, config)
+    deadline = time.time() + timeout
+    last, last_change = None, time.time()
+    while True:
+        with registry.cursor() as cr:
+            cr.execute(
+                "SELECT state, count(*) FROM finsync_event WHERE backend_id = %s GROUP BY state",
+                [backend_id],
+            )
+            states = dict(cr.fetchall())
+        finished = states.get("done", 0) + states.get("dead", 0)
+        if finished != last:
+            last, last_change = finished, time.time()
+        if finished >= expected or time.time() > deadline or time.time() - last_change > stall:
+            return states
+        time.sleep(0.5)
+
+
+def verify(db, config, backend_id, events):
+    registry, environment = odoo_env(db, config)
+    with registry.cursor() as cr:
+        env = environment(cr)
+        backend = env["finsync.backend"].browse(backend_id)
+        cr.execute(
+            "SELECT count(*), count(DISTINCT external_id), sum(GREATEST(attempts - 1, 0)) "
+            "FROM finsync_event WHERE backend_id = %s",
+            [backend_id],
+        )
+        stored, distinct, extra_attempts = cr.fetchone()
+        journals = backend.journal_ids
+        cr.execute(
+            "SELECT count(*) - count(DISTINCT (journal_id, finsync_import_id)), "
+            "coalesce(sum(amount), 0) FROM account_bank_statement_line WHERE journal_id = ANY(%s)",
+            [journals.ids],
+        )
+        double_booked, booked_total = cr.fetchone()
+        cr.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT m.id FROM account_move m JOIN account_move_line l ON l.move_id = m.id
+                 WHERE m.journal_id = ANY(%s) AND m.state = 'posted'
+                 GROUP BY m.id HAVING abs(sum(l.balance)) > 0.000001) unbalanced
+            """,
+            [journals.ids],
+        )
+        unbalanced = cr.fetchone()[0]
+        cr.execute(
+            "SELECT count(*) FROM account_move WHERE journal_id = ANY(%s) AND state = 'posted'",
+            [journals.ids],
+        )
+        posted = cr.fetchone()[0]
+        cr.execute(
+            "SELECT count(*) FROM queue_job WHERE model_name = 'finsync.event' "
+            "AND records::text LIKE '%%finsync.event%%' AND state = 'done' "
+            "AND uuid IN (SELECT job_uuid FROM finsync_event WHERE backend_id = %s)",
+            [backend_id],
+        )
+        jobs_done = cr.fetchone()[0]
+        expected = source_total(events)
+        return {
+            "stored": stored,
+            "duplicates": (stored - distinct) + double_booked,
+            "extra_attempts": int(extra_attempts or 0),
+            "booked_total": Decimal(str(booked_total)).quantize(Decimal("0.01")),
+            "source_total": expected,
+            "unbalanced": unbalanced,
+            "posted_entries": posted,
+            "jobs_done": jobs_done,
+        }
+
+
+def run(args):
+    duplicates = int(args.events * args.duplicates)
+    unique = args.events - duplicates
+    sim, events = story(unique)
+    bodies = [json.dumps(event).encode() for event in events]
+    rng = random.Random(7)
+    deliveries = bodies + [rng.choice(bodies) for _ in range(duplicates)]
+    rng.shuffle(deliveries)
+    secret = "whsec_" + secrets.token_hex(16)
+    backend_id = create_backend(args.db, args.config, secret)
+    port = args.port or free_port()
+    print(
+        f"finsync: {args.events} deliveries ({unique} events, {duplicates} duplicates), "
+        f"{args.clients} clients, Odoo with {args.workers} workers on port {port}; load {load()}",
+        file=sys.stderr,
+    )
+    server = start_server(args.db, args.config, port, args.workers, args.data_dir)
+    try:
+        url = f"http://127.0.0.1:{port}/finsync/webhook/stripe/{backend_id}"
+        started = time.perf_counter()
+        answers = post_all(url, secret, deliveries, args.clients)
+        posted_s = time.perf_counter() - started
+        accepted_ids = {
+            json.loads(body)["id"]
+            for body, (status, _ms, _text) in zip(deliveries, answers, strict=True)
+            if status == 200
+        }
+        states = wait_processed(args.db, args.config, backend_id, len(accepted_ids), args.timeout)
+        processed_s = time.perf_counter() - started
+    finally:
+        stop_server(server)
+    check = verify(args.db, args.config, backend_id, events)
+    accepted = [ms for status, ms, _text in answers if status == 200]
+    refused = [(status, text) for status, _ms, text in answers if status != 200]
+    latencies = sorted(ms for _status, ms, _text in answers)
+    p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)]
+    result = {
+        "events": args.events,
+        "unique": unique,
+        "eps": round(len(accepted) / posted_s, 1),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(p95, 1),
+        "processed_s": round(processed_s, 1),
+        "duplicates": check["duplicates"],
+        "lost": unique - states.get("done", 0),
+        "refused": len(refused),
+        "unbalanced": check["unbalanced"],
+        "totals_match": check["booked_total"] == check["source_total"],
+        "workers": args.workers,
+        "clients": args.clients,
+        "load": load(),
+    }
+    print(
+        f"accepted {len(accepted)} of {len(answers)} deliveries in {posted_s:.1f} s "
+        f"({result['eps']} per second), "
+        f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms"
+    )
+    if refused:
+        print(f"refused: {refused[:5]}")
+    print(
+        f"events: {states}; processed within {result['processed_s']} s; "
+        f"processing retries after a lost race: {check['extra_attempts']}"
+    )
+    print(
+        f"stored {check['stored']} events; {check['posted_entries']} posted entries, "
+        f"{check['unbalanced']} unbalanced; journal total {check['booked_total']} USD, "
+        f"source total {check['source_total']} USD"
+    )
+    print("RESULT " + json.dumps(result))
+    ok = (
+        result["duplicates"] == 0
+        and result["lost"] == 0
+        and result["refused"] == 0
+        and result["unbalanced"] == 0
+        and result["totals_match"]
+    )
+    return 0 if ok else 1
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--serve"]:
+        return serve(argv[1:])
+    parser = argparse.ArgumentParser(prog="setup/bench webhooks")
+    parser.add_argument("--events", type=int, default=1000, help="deliveries, duplicates included")
+    parser.add_argument(
+        "--duplicates", type=float, default=0.3, help="share of duplicate deliveries"
+    )
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=0, help="HTTP port (a free one by default)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds to wait for processing")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--data-dir")
+    args = parser.parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
