@@ -9,6 +9,17 @@
     "website": "https://github.com/finsync/finsync",
     "depends": ["finsync_base", "finsync_bank", "finsync_matching", "queue_job"],
     "external_dependencies": {"python": ["requests"]},
-    "data": [],
+    "data": [
+        "security/finsync_paypal_security.xml",
+        "security/ir.model.access.csv",
+        "security/finsync_paypal_rules.xml",
+        "data/finsync_paypal_data.xml",
+        "data/ir_cron_data.xml",
+        "views/finsync_backend_views.xml",
+        "views/finsync_paypal_settlement_views.xml",
+        "wizards/finsync_paypal_import_views.xml",
+        "views/finsync_paypal_menus.xml",
+    ],
+    "demo": ["demo/finsync_paypal_demo.xml"],
     "installable": True,
 }

@@ -259,11 +259,12 @@ class PayPalClient:
         return self._json(response, f"{method} {path}")
 
     # -- resources -----------------------------------------------------------
-    def transaction_pages(self, start, end):
+    def transaction_pages(self, start, end, transaction_id=None):
         """Yield ``(window_start, window_end, page)`` for every page of ``[start, end]``.
 
         ``start`` and ``end`` are UTC datetimes; the range is read in windows of
         at most 31 days, each from page 1 to its ``total_pages``.
+        ``transaction_id`` restricts the search to one transaction.
         """
         for window_start, window_end in windows(start, end):
             page_number = 1
@@ -277,6 +278,7 @@ class PayPalClient:
                         "fields": "all",
                         "page_size": self.page_size,
                         "page": page_number,
+                        **({"transaction_id": transaction_id} if transaction_id else {}),
                     },
                 )
                 yield window_start, window_end, page

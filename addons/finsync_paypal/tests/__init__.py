@@ -1,1 +1,9 @@
-from . import test_client, test_mapping, test_reports
+from . import (
+    test_accounting,
+    test_client,
+    test_import,
+    test_mapping,
+    test_pull,
+    test_reports,
+    test_webhook,
+)

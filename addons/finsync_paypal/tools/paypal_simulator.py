@@ -74,6 +74,8 @@ class PayPalSimulator:
         self.port = port
         self.token_ttl = token_ttl
         self.clock = start
+        # PayPal's data lags behind: transactions of the last hours may not be searchable.
+        self.refresh_lag = datetime.timedelta(0)
         self.transactions = []
         self.tokens = set()
         self.lock = threading.Lock()
@@ -389,11 +391,13 @@ class PayPalSimulator:
             return invalid("Date range is greater than 31 days")
         size = min(int(query.get("page_size", [self.page_size])[0]), 500)
         number = int(query.get("page", ["1"])[0])
+        wanted = (query.get("transaction_id") or [None])[0]
         with self.lock:
             selected = [
                 d
                 for d in self.transactions
                 if start <= _parse(d["transaction_info"]["transaction_initiation_date"]) <= end
+                and (not wanted or d["transaction_info"]["transaction_id"] == wanted)
             ]
         total_pages = max((len(selected) + size - 1) // size, 1)
         return (
@@ -404,7 +408,9 @@ class PayPalSimulator:
                 "account_number": "SIMACCOUNT",
                 "start_date": _fmt(start),
                 "end_date": _fmt(end),
-                "last_refreshed_datetime": _fmt(max(self.clock, end)),
+                "last_refreshed_datetime": _fmt(
+                    datetime.datetime.now(datetime.UTC) - self.refresh_lag
+                ),
                 "page": number,
                 "total_items": len(selected),
                 "total_pages": total_pages,

@@ -1,0 +1,130 @@
+import json
+import logging
+
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import SUPERUSER_ID, http
+from odoo.exceptions import UserError
+from odoo.http import request
+
+from ..adapters.paypal_api import PayPalApiError, PayPalTransientError
+
+_logger = logging.getLogger(__name__)
+
+# A delivery waits for PayPal's answer on verification: keep that short, and let
+# PayPal redeliver (it retries for three days) rather than hold a worker.
+VERIFY_TIMEOUT = 10
+
+
+def _answer(status, **body):
+    return request.make_json_response(body, status=status)
+
+
+class PayPalWebhookController(http.Controller):
+    """Receives PayPal's webhook deliveries: verified by PayPal, stored once, processed by a job.
+
+    PayPal signs with a certificate; FinSync asks PayPal's own
+    verify-webhook-signature API, sending the transmission headers, the webhook
+    id registered for the connector and the body as received: the body alone
+    is never trusted. Answers: 200 for an accepted event and for a duplicate,
+    400 when PayPal does not confirm the delivery (or no webhook id is
+    configured: fail closed) or the body is unreadable, 404 for an unknown
+    connector, 413 for an oversize body, 503 when PayPal could not be asked
+    (nothing stored: PayPal redelivers). Anything unexpected raises, the
+    request's transaction rolls back and Odoo answers 500: nothing was stored.
+    """
+
+    @http.route(
+        "/finsync/webhook/paypal/<int:backend_id>",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
+    )
+    def paypal_webhook(self, backend_id):
+        # auth='none': nobody is logged in. The connector is looked up by id and
+        # type only (sudo), and the delivery is trusted only once PayPal confirms it.
+        env = request.env(user=SUPERUSER_ID, su=True)
+        backend = env["finsync.backend"].browse(backend_id).exists()
+        if not backend or backend.backend_type != "paypal" or not backend.active:
+            return _answer(404, error="unknown webhook endpoint")
+        payload = self._read_body(backend)
+        if payload is None:
+            return _answer(413, error="payload too large")
+        try:
+            document = json.loads(payload)
+            event_id = document["id"]
+            event_type = document.get("event_type") or ""
+            if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
+                raise ValueError(event_id)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            backend._paypal_count_rejection("unreadable body")
+            return _answer(400, error="unreadable event")
+        webhook_id = backend._paypal_webhook_id()
+        if not webhook_id:
+            backend._paypal_count_rejection("no webhook id configured")
+            return _answer(400, error="signature rejected")
+        try:
+            client = backend._paypal_client(timeout=VERIFY_TIMEOUT, max_retries=1)
+            genuine = client.verify_webhook_signature(
+                request.httprequest.headers, webhook_id, payload
+            )
+        except PayPalTransientError as err:
+            _logger.warning(
+                "FinSync PayPal webhook for backend %s: PayPal unreachable (%s)", backend.id, err
+            )
+            return _answer(503, error="verification unavailable")
+        except PayPalApiError as err:
+            # Our credentials or PayPal's refusal: nothing stored, PayPal redelivers
+            # once the connector is fixed.
+            _logger.warning(
+                "FinSync PayPal webhook for backend %s: verification refused (%s)", backend.id, err
+            )
+            backend._mark_sync_failure(str(err))
+            return _answer(503, error="verification unavailable")
+        except UserError:
+            # No client id or secret: PayPal cannot be asked until an admin sets them.
+            _logger.warning("FinSync PayPal webhook for backend %s: no credentials", backend.id)
+            return _answer(503, error="verification unavailable")
+        if not genuine:
+            backend._paypal_count_rejection("PayPal did not confirm the signature")
+            return _answer(400, error="signature rejected")
+        return self._store(backend, payload, event_id, event_type)
+
+    def _read_body(self, backend):
+        """The raw body, or None when it is larger than the connector allows."""
+        limit = backend.paypal_webhook_max_kb * 1024
+        httprequest = request.httprequest
+        if (httprequest.content_length or 0) > limit:
+            return None
+        httprequest.max_content_length = limit
+        try:
+            return httprequest.get_data(cache=False)
+        except RequestEntityTooLarge:
+            return None
+
+    def _store(self, backend, payload, event_id, event_type):
+        """Store the event in the inbox and queue its processing, in this transaction."""
+        user = backend._paypal_technical_user()
+        Event = request.env(user=user.id, su=False)["finsync.event"].with_company(
+            backend.company_id
+        )
+        backend = backend.with_env(Event.env)
+        event = Event._ingest(
+            backend,
+            [
+                {
+                    "payload": payload,
+                    "external_id": event_id,
+                    "event_type": event_type,
+                    "name": f"{event_type} {event_id}",
+                    "signature_state": "valid",
+                }
+            ],
+        )
+        if event.state != "received" or event.job_uuid:
+            return _answer(200, received=True, duplicate=True)
+        event._enqueue_processing()
+        return _answer(200, received=True, duplicate=False)

@@ -1,0 +1,546 @@
+import datetime
+import json
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import identity_exact
+
+from ..adapters.paypal_api import (
+    LIVE_URL,
+    SANDBOX_URL,
+    PayPalApiError,
+    PayPalClient,
+    PayPalTransientError,
+)
+from ..adapters.paypal_mapper import PayPalMappingError, to_moment
+from ..adapters.paypal_mapper import money as paypal_money
+
+_logger = logging.getLogger(__name__)
+
+
+class FinsyncBackend(models.Model):
+    _inherit = "finsync.backend"
+
+    backend_type = fields.Selection(
+        selection_add=[("paypal", "PayPal")], ondelete={"paypal": "cascade"}
+    )
+    paypal_watermark = fields.Datetime(
+        string="PayPal Pulled Up To",
+        readonly=True,
+        copy=False,
+        help="End of the last range PayPal had fully refreshed when it was pulled; the next "
+        "pull starts there, less the look-back.",
+    )
+    paypal_first_pull_days = fields.Integer(
+        string="First Pull (days back)",
+        default=30,
+        help="How far back the first pull of this connector reads.",
+    )
+    paypal_lookback_hours = fields.Integer(
+        string="Look Back (hours)",
+        default=3,
+        help="Each pull reads this much before the watermark again: PayPal may list a "
+        "transaction hours after it happened. Nothing is booked twice.",
+    )
+    paypal_fee_account_id = fields.Many2one(
+        "account.account",
+        string="PayPal Fee Account",
+        check_company=True,
+        help="Expense account of PayPal's fees; the first expense account when empty.",
+    )
+    paypal_dispute_account_id = fields.Many2one(
+        "account.account",
+        string="PayPal Chargeback Account",
+        check_company=True,
+        help="Account of chargebacks and payment reversals (and of the money won back); "
+        "the fee account when empty.",
+    )
+    paypal_transit_account_id = fields.Many2one(
+        "account.account",
+        string="PayPal Money in Transit Account",
+        check_company=True,
+        help="Where payouts wait between PayPal and the bank, held funds wait for their "
+        "release and currency conversions meet; the company's liquidity transfer account "
+        "when empty. Must allow reconciliation.",
+    )
+    paypal_webhook_rejected_count = fields.Integer(
+        string="Rejected PayPal Deliveries",
+        readonly=True,
+        copy=False,
+        help="Webhook deliveries PayPal did not confirm as its own.",
+    )
+    paypal_webhook_max_kb = fields.Integer(
+        string="Largest PayPal Delivery (KB)",
+        default=512,
+        help="Webhook bodies over this size are refused before they are read.",
+    )
+    paypal_webhook_url = fields.Char(
+        compute="_compute_paypal_webhook_url", string="PayPal Webhook URL"
+    )
+    paypal_settlement_grace_days = fields.Integer(
+        string="PayPal Payout Arrives Within (days)",
+        default=5,
+        help="Business days PayPal gives for a payout to reach the bank; after them a "
+        "missing bank line opens an exception.",
+    )
+    paypal_settlement_count = fields.Integer(compute="_compute_paypal_settlement_count")
+    paypal_balances = fields.Text(
+        string="PayPal Balances",
+        readonly=True,
+        copy=False,
+        help="PayPal's balance per currency at the last pull, beside what is booked.",
+    )
+
+    _sql_constraints = [
+        (
+            "paypal_limits_positive",
+            "CHECK(paypal_webhook_max_kb > 0 AND paypal_settlement_grace_days >= 0 "
+            "AND paypal_lookback_hours >= 0 AND paypal_first_pull_days > 0)",
+            "PayPal's webhook size and first pull must be positive, its grace period and "
+            "look-back not negative.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    def _compute_paypal_webhook_url(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for backend in self:
+            backend.paypal_webhook_url = (
+                f"{base_url}/finsync/webhook/paypal/{backend.id}"
+                if backend.backend_type == "paypal" and backend.id
+                else False
+            )
+
+    def _compute_paypal_settlement_count(self):
+        counts = dict(
+            self.env["finsync.paypal.settlement"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            backend.paypal_settlement_count = counts.get(backend, 0)
+
+    # ------------------------------------------------------------------
+    # Actions and schedule
+    # ------------------------------------------------------------------
+    def action_pull_now(self):
+        """Button: queue a pull of every PayPal connector selected (and the others' own)."""
+        for backend in self.filtered(lambda b: b.backend_type == "paypal"):
+            backend._enqueue_paypal_pull()
+        return super().action_pull_now()
+
+    def action_view_paypal_settlements(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_paypal.action_finsync_paypal_settlement"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def _enqueue_paypal_pull(self):
+        self.ensure_one()
+        return self.with_delay(
+            channel="root.finsync.paypal",
+            description=self.env._("Pull PayPal %(name)s", name=self.name),
+            identity_key=identity_exact,
+            max_retries=self.max_attempts,
+        )._pull_paypal()
+
+    @api.model
+    def _cron_pull_paypal(self):
+        """Queue a pull for every scheduled PayPal connector that is due."""
+        now = fields.Datetime.now()
+        due = self.search(
+            [("backend_type", "=", "paypal"), ("sync_policy", "=", "scheduled")]
+        ).filtered(
+            lambda b: not b.last_sync_date
+            or (now - b.last_sync_date).total_seconds() >= b.sync_interval_minutes * 60
+        )
+        for backend in due:
+            backend._enqueue_paypal_pull()
+        return due
+
+    # ------------------------------------------------------------------
+    # Pull
+    # ------------------------------------------------------------------
+    def _paypal_client(self, **kwargs):
+        """The API client of this connector (credentials read here only, never logged)."""
+        self.ensure_one()
+        # sudo: client id and secret are readable by Settings only; connector code
+        # passes them straight to the client.
+        client_id = self.sudo().client_id
+        secret = self._get_secret("client_secret")
+        if not client_id or not secret:
+            raise UserError(
+                self.env._("PayPal connector %(name)s has no client id or secret.", name=self.name)
+            )
+        url = self.api_url or (LIVE_URL if self.environment == "live" else SANDBOX_URL)
+        return PayPalClient(client_id, secret, url, **kwargs)
+
+    def _pull_paypal(self):
+        """Job: pull PayPal's transactions from the watermark, then its balances.
+
+        The range from the watermark (less the look-back) to now is read in
+        windows of 31 days; each page is stored as an event (keyed by its
+        content: a page seen again is a duplicate) and processed at once. The
+        watermark moves only when the job commits, to where PayPal said its data
+        was complete, so a pull that fails part-way resumes where the last good
+        pull ended and nothing is lost; transactions are keyed by PayPal's id,
+        so nothing read twice is booked twice. Throttling and outages are
+        retried by the job; any other refusal opens a ``sync_failed`` exception.
+        """
+        self.ensure_one()
+        now = fields.Datetime.now().replace(microsecond=0)
+        try:
+            client = self._paypal_client()
+            watermark = self._paypal_pull_pages(client, now)
+            self._paypal_refresh_pending(client, now)
+            self._paypal_store_balances(client.balances(), now)
+        except PayPalTransientError as err:
+            raise RetryableJobError(str(err), seconds=int(err.retry_after or 60)) from err
+        except (PayPalApiError, UserError) as err:
+            return self._paypal_pull_failed(str(err))
+        self.sudo().paypal_watermark = watermark
+        self._mark_sync_success()
+        _logger.info(
+            "FinSync PayPal %s: pulled to %s, %d requests", self.id, watermark, client.requests_sent
+        )
+        return self.env._("Pulled up to %(mark)s", mark=watermark)
+
+    def _paypal_pull_range(self, now):
+        start = self.paypal_watermark
+        if start:
+            start -= datetime.timedelta(hours=self.paypal_lookback_hours)
+        else:
+            start = now - datetime.timedelta(days=self.paypal_first_pull_days)
+        return start, now
+
+    def _paypal_pull_pages(self, client, now):
+        """Store and process every page of the pull range; returns the new watermark."""
+        start, end = self._paypal_pull_range(now)
+        utc = datetime.UTC
+        refreshed = end
+        for window_start, window_end, page in client.transaction_pages(
+            start.replace(tzinfo=utc), end.replace(tzinfo=utc)
+        ):
+            mark = page.get("last_refreshed_datetime")
+            if mark:
+                refreshed = min(refreshed, self._paypal_naive(mark, window_end))
+            if not page.get("transaction_details"):
+                continue
+            self._paypal_store(
+                [
+                    {
+                        "event_type": "transactions",
+                        "name": f"transactions {window_start:%Y-%m-%d}..{window_end:%Y-%m-%d} "
+                        f"p{page.get('page') or 1}",
+                        "payload": json.dumps(page, sort_keys=True),
+                    }
+                ]
+            )
+        return max(min(refreshed, end), self.paypal_watermark or start)
+
+    def _paypal_refresh_pending(self, client, now, limit=100):
+        """Ask PayPal again about payments still pending, one by one.
+
+        A search lists a transaction by the day it started: a payment that
+        clears days later (an eCheck) is never in a later pull's range. Pending
+        payments of the last 31 days are searched for by id in their own window;
+        a page that says nothing new is a duplicate event and changes nothing.
+        """
+        pending = self.env["finsync.transaction"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("state", "in", ("initiated", "acknowledged")),
+                ("paypal_category", "not in", ("withdrawal", "hold", "release", "conversion")),
+                ("booking_date", ">=", (now - datetime.timedelta(days=31)).date()),
+            ],
+            order="booking_date, id",
+            limit=limit,
+        )
+        utc = datetime.UTC
+        for tx in pending:
+            start = datetime.datetime.combine(tx.booking_date, datetime.time(), utc)
+            start -= datetime.timedelta(days=1)
+            end = min(start + datetime.timedelta(days=31), now.replace(tzinfo=utc))
+            for _start, _end, page in client.transaction_pages(start, end, tx.external_id):
+                if page.get("transaction_details"):
+                    self._paypal_store(
+                        [
+                            {
+                                "event_type": "transactions",
+                                "name": f"transaction {tx.external_id}",
+                                "payload": json.dumps(page, sort_keys=True),
+                            }
+                        ]
+                    )
+        return pending
+
+    @api.model
+    def _paypal_naive(self, text, default):
+        try:
+            moment = to_moment(text, "last_refreshed_datetime")
+        except PayPalMappingError:
+            moment = default
+        return moment.astimezone(datetime.UTC).replace(tzinfo=None)
+
+    def _paypal_store(self, events):
+        """Store events of this connector and process the new ones now."""
+        stored = self.env["finsync.event"]._ingest(self, events)
+        stored.filtered(lambda e: e.state in ("received", "queued"))._process()
+        return stored
+
+    def _paypal_store_balances(self, payload, now):
+        """Keep PayPal's balances as an event: it opens each currency's journal and checks it."""
+        if not (payload or {}).get("balances"):
+            return self.env["finsync.event"]
+        return self._paypal_store(
+            [
+                {
+                    "event_type": "balances",
+                    "name": f"balances {now:%Y-%m-%d %H:%M}",
+                    "payload": json.dumps(payload, sort_keys=True),
+                }
+            ]
+        )
+
+    def _paypal_pull_failed(self, message):
+        self._mark_sync_failure(message)
+        self.env["finsync.exception"]._open_for_records(
+            "sync_failed",
+            self,
+            lambda backend: {
+                "name": self.env._("PayPal refused the pull of %(name)s", name=backend.name),
+                "description": message,
+                "backend_id": backend.id,
+            },
+        )
+        return message
+
+    # ------------------------------------------------------------------
+    # Webhooks
+    # ------------------------------------------------------------------
+    def _paypal_webhook_id(self):
+        """The id PayPal gave the webhook registered for this connector (connector code only)."""
+        self.ensure_one()
+        return (self._get_secret("webhook_secret") or "").strip()
+
+    def _paypal_count_rejection(self, reason):
+        """Count a refused delivery on the connector; logged without payload or headers."""
+        self.ensure_one()
+        # Atomic increment: concurrent refusals each count once.
+        self.env.cr.execute(
+            SQL(
+                "UPDATE finsync_backend SET paypal_webhook_rejected_count = "
+                "COALESCE(paypal_webhook_rejected_count, 0) + 1 WHERE id = %s",
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["paypal_webhook_rejected_count"])
+        _logger.warning("FinSync PayPal webhook refused for backend %s: %s", self.id, reason)
+
+    def _paypal_technical_user(self):
+        """The least-privileged user webhook deliveries are stored and processed as.
+
+        A FinSync accountant of the connector's company (added to it on first use).
+        """
+        self.ensure_one()
+        user = self.env.ref("finsync_paypal.user_finsync_paypal").sudo()
+        if self.company_id not in user.company_ids:
+            # sudo: the technical user follows the connectors it serves.
+            user.write({"company_ids": [fields.Command.link(self.company_id.id)]})
+        return user
+
+    # ------------------------------------------------------------------
+    # Journals and accounts
+    # ------------------------------------------------------------------
+    def _paypal_journal(self, currency):
+        """The clearing journal of ``currency``, created with the first balance in it.
+
+        Journals are never dropped. The connector row is locked (and touched) when
+        one is created, so two deliveries racing for a new currency cannot create
+        two journals: the loser fails on the lock and its job is retried.
+        """
+        self.ensure_one()
+        journal = self._paypal_find_journal(currency)
+        if journal:
+            return journal
+        self.env.cr.execute(
+            SQL("SELECT id FROM finsync_backend WHERE id = %s FOR UPDATE NOWAIT", self.id)
+        )
+        self.env.cr.execute(
+            SQL("UPDATE finsync_backend SET write_date = now() WHERE id = %s", self.id)
+        )
+        self.invalidate_recordset(["journal_ids"])
+        journal = self._paypal_find_journal(currency)
+        if journal:
+            return journal
+        # sudo: journals are created by accounting managers; a delivery creates the
+        # clearing journal of a new currency on the connector's behalf, and the
+        # currency must be active for its entries to post.
+        if not currency.active:
+            currency.sudo().active = True
+        journal = (
+            self.env["account.journal"]
+            .sudo()
+            .create(
+                {
+                    "name": f"{self.name} {currency.name}",
+                    "code": self._paypal_journal_code(currency),
+                    "type": "bank",
+                    "currency_id": currency.id,
+                    "company_id": self.company_id.id,
+                    "bank_statements_source": "undefined",
+                }
+            )
+        )
+        self.sudo().journal_ids = [fields.Command.link(journal.id)]
+        _logger.info(
+            "FinSync PayPal %s: journal %s created for %s", self.id, journal.id, currency.name
+        )
+        return journal.sudo(False)
+
+    def _paypal_find_journal(self, currency):
+        company_currency = self.company_id.currency_id
+        return (
+            self.sudo()
+            .journal_ids.filtered(
+                lambda j: (j.currency_id or company_currency) == currency and j.type == "bank"
+            )[:1]
+            .sudo(False)
+        )
+
+    def _paypal_journal_code(self, currency):
+        used = set(
+            self.env["account.journal"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("company_id", "=", self.company_id.id)])
+            .mapped("code")
+        )
+        base = f"P{currency.name}"[:5]
+        candidates = [base] + [f"{base[:4]}{n}" for n in range(1, 10)]
+        return next((code for code in candidates if code not in used), base)
+
+    def _paypal_accounts(self):
+        """{"fee", "dispute", "transit"} accounts of the connector, with their defaults."""
+        self.ensure_one()
+        company = self.company_id
+        fee = self.paypal_fee_account_id or self.env["account.account"].search(
+            [("company_ids", "in", company.id), ("account_type", "=", "expense")], limit=1
+        )
+        transit = self.paypal_transit_account_id or company.transfer_account_id
+        if not fee or not transit:
+            raise UserError(
+                self.env._(
+                    "PayPal connector %(name)s needs a fee account and a money in transit account.",
+                    name=self.name,
+                )
+            )
+        return {"fee": fee, "dispute": self.paypal_dispute_account_id or fee, "transit": transit}
+
+    def _mark_sync_success(self):
+        """Healthy PayPal connectors are marked at most once a minute.
+
+        Every processed webhook reports success; rewriting the connector row each
+        time would make concurrent jobs collide on it (and retry) for nothing.
+        """
+        recent = fields.Datetime.subtract(fields.Datetime.now(), minutes=1)
+        fresh = self.filtered(
+            lambda b: b.backend_type == "paypal"
+            and b.health == "ok"
+            and not b.last_error
+            and b.last_sync_date
+            and b.last_sync_date >= recent
+        )
+        return super(FinsyncBackend, self - fresh)._mark_sync_success()
+
+    # ------------------------------------------------------------------
+    # Demo
+    # ------------------------------------------------------------------
+    def _load_paypal_demo_data(self):
+        """The simulator's demo story as a pulled page, and the bank line of its payout."""
+        from ..tools.paypal_simulator import demo_simulator
+
+        self.ensure_one()
+        sim = demo_simulator()
+        page = {
+            "transaction_details": sim.transactions,
+            "page": 1,
+            "total_pages": 1,
+            "total_items": len(sim.transactions),
+        }
+        self._paypal_store(
+            [
+                {
+                    "event_type": "transactions",
+                    "name": "demo transactions",
+                    "payload": json.dumps(page),
+                }
+            ]
+        )
+        settlement = self.env["finsync.paypal.settlement"].search(
+            [("backend_id", "=", self.id)], limit=1
+        )
+        journal = self.env["account.journal"].search(
+            [("code", "=", "FSDB"), ("company_id", "=", self.company_id.id)], limit=1
+        )
+        if (
+            settlement
+            and journal
+            and settlement.currency_id == (journal.currency_id or journal.company_id.currency_id)
+        ):
+            line = self.env["account.bank.statement.line"].create(
+                {
+                    "journal_id": journal.id,
+                    "date": settlement.expected_date,
+                    "payment_ref": f"PAYPAL TRANSFER {settlement.name}",
+                    "amount": settlement.amount,
+                }
+            )
+            self.env["finsync.matching"]._match_statement_lines(line)
+        return True
+
+    # ------------------------------------------------------------------
+    # Balances
+    # ------------------------------------------------------------------
+    def _paypal_apply_balances(self, document, event):
+        """Open the journal of every currency PayPal holds, and note balance against books.
+
+        The comparison is shown, not enforced: the books only hold what FinSync
+        pulled or imported, which is the whole account only when its history was.
+        """
+        self.ensure_one()
+        lines = []
+        for index, row in enumerate(document.get("balances") or []):
+            try:
+                code, total = paypal_money(row.get("total_balance"), f"balances[{index}]")
+            except PayPalMappingError as err:
+                raise UserError(
+                    self.env._("Event %(name)s: %(problem)s", name=event.name, problem=str(err))
+                ) from err
+            currency = self.env["finsync.transaction"]._currencies_by_code({code}, event.name)[code]
+            journal = self._paypal_journal(currency)
+            booked = sum(
+                self.env["account.bank.statement.line"]
+                .search([("journal_id", "=", journal.id)])
+                .mapped("amount")
+            )
+            lines.append(
+                self.env._(
+                    "%(currency)s: %(paypal)s at PayPal, %(booked)s booked in %(journal)s",
+                    currency=code,
+                    paypal=total,
+                    booked=currency.round(booked),
+                    journal=journal.name,
+                )
+            )
+        self.sudo().paypal_balances = "\n".join(lines) or False
+        return lines

@@ -1,0 +1,244 @@
+import logging
+
+from odoo import fields, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+CATEGORIES = [
+    ("payment", "Payment received"),
+    ("payment_sent", "Payment sent"),
+    ("refund", "Refund"),
+    ("chargeback", "Chargeback / reversal"),
+    ("chargeback_reversal", "Chargeback won back"),
+    ("withdrawal", "Payout to the bank"),
+    ("hold", "Hold"),
+    ("release", "Hold released"),
+    ("conversion", "Currency conversion"),
+    ("fee", "Fee"),
+    ("deposit", "Deposit from the bank"),
+    ("other", "Other"),
+]
+# What a PayPal transaction's main line is booked against (None: the suspense
+# account, where the matching engine looks for the invoice or bill).
+COUNTERPART = {
+    "payment": None,
+    "payment_sent": None,
+    "refund": None,
+    "chargeback": "dispute",
+    "chargeback_reversal": "dispute",
+    "withdrawal": "transit",
+    "hold": "transit",
+    "release": "transit",
+    "conversion": "transit",
+    "fee": "fee",
+    "deposit": "transit",
+    "other": None,
+}
+# Money that leaves the available balance as soon as PayPal records it.
+MOVED_WHEN_PENDING = frozenset({"withdrawal", "hold", "release", "conversion"})
+MATCHED = frozenset({"payment", "payment_sent", "refund", "other"})
+
+
+class FinsyncTransaction(models.Model):
+    _inherit = "finsync.transaction"
+
+    paypal_category = fields.Selection(
+        CATEGORIES, string="PayPal Category", readonly=True, index="btree_not_null"
+    )
+    paypal_event_code = fields.Char(string="PayPal T-code", readonly=True)
+    paypal_fee_known = fields.Boolean(
+        readonly=True, help="Whether PayPal's fee is known (pulls and reports carry it)."
+    )
+    paypal_fee_line_id = fields.Many2one(
+        "account.bank.statement.line",
+        string="PayPal Fee Line",
+        readonly=True,
+        check_company=True,
+        index="btree_not_null",
+    )
+    paypal_settlement_id = fields.Many2one(
+        "finsync.paypal.settlement",
+        string="PayPal Payout",
+        readonly=True,
+        index="btree_not_null",
+        check_company=True,
+        help="The PayPal payout to the bank that swept this transaction's money.",
+    )
+
+    # ------------------------------------------------------------------
+    # From PayPal's values
+    # ------------------------------------------------------------------
+    def _prepare_canonical_vals(self, event, vals, currencies):
+        result = super()._prepare_canonical_vals(event, vals, currencies)
+        paypal = vals.get("paypal")
+        if paypal:
+            result.update(
+                paypal_category=paypal["category"],
+                paypal_event_code=paypal["event_code"],
+                paypal_fee_known=paypal["fee_known"],
+            )
+        return result
+
+    def _paypal_apply(self, event, vals_list):
+        """Upsert what a PayPal event tells, complete what was known, and post it.
+
+        Creation and state moves go through ``_upsert_canonical`` (stale updates
+        ignored, so out-of-order deliveries end in the same state). A fee learnt
+        later completes the transaction; the amount changes only while nothing
+        is posted. Returns the transactions touched.
+        """
+        if not vals_list:
+            return self.browse()
+        backend = event.backend_id
+        by_id = {vals["external_id"]: vals for vals in vals_list}
+        vals_list = list(by_id.values())
+        self._upsert_canonical(event, vals_list)
+        transactions = self.search(
+            [("backend_id", "=", backend.id), ("external_id", "in", list(by_id))]
+        )
+        self._paypal_lock(transactions)
+        for tx in transactions:
+            tx._paypal_complete(by_id[tx.external_id])
+        self._paypal_link_reversals(backend, transactions, by_id)
+        transactions._paypal_post()
+        self.env["finsync.paypal.settlement"]._sync_from_transactions(
+            transactions.filtered(lambda tx: tx.paypal_category == "withdrawal"), by_id
+        )
+        return transactions
+
+    def _paypal_lock(self, transactions):
+        """Lock the rows: two deliveries about one payment never post it twice."""
+        if transactions:
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM finsync_transaction WHERE id IN %s FOR UPDATE NOWAIT",
+                    tuple(transactions.ids),
+                )
+            )
+            transactions.invalidate_recordset()
+
+    def _paypal_complete(self, vals):
+        paypal = vals["paypal"]
+        updates = {}
+        posted = self.statement_line_id or self.paypal_fee_line_id
+        if not self.paypal_category:
+            updates.update(
+                paypal_category=paypal["category"], paypal_event_code=paypal["event_code"]
+            )
+        if paypal["fee_known"] and not self.paypal_fee_known and not self.paypal_fee_line_id:
+            updates.update(paypal_fee_known=True, fee_amount=float(vals["fee"]))
+        if not posted and self.currency_id.compare_amounts(self.amount, float(vals["amount"])):
+            updates["amount"] = float(vals["amount"])
+        if updates:
+            self.write(updates)
+
+    def _paypal_link_reversals(self, backend, transactions, by_id):
+        wanted = {
+            tx: by_id[tx.external_id]["paypal"]["reverses"]
+            for tx in transactions
+            if by_id[tx.external_id]["paypal"]["reverses"] and not tx.reversed_transaction_id
+        }
+        if not wanted:
+            return
+        originals = {
+            tx.external_id: tx
+            for tx in self.search(
+                [("backend_id", "=", backend.id), ("external_id", "in", list(set(wanted.values())))]
+            )
+        }
+        for tx, original_id in wanted.items():
+            if original_id in originals:
+                tx.reversed_transaction_id = originals[original_id]
+
+    # ------------------------------------------------------------------
+    # Posting to the clearing journal
+    # ------------------------------------------------------------------
+    def _paypal_postable(self):
+        """Money that has moved in the PayPal balance.
+
+        Payments count once completed; payouts, holds, releases and conversions
+        leave the available balance as soon as PayPal records them (an activity
+        export shows them "Pending" while the balance already moved).
+        """
+        self.ensure_one()
+        if self.state == "rejected":
+            return False
+        if self.paypal_category in MOVED_WHEN_PENDING:
+            return True
+        return self.state in ("settled", "reconciled", "reversed")
+
+    def _paypal_post(self):
+        """Book the gross and the fee of each transaction once, in its currency's journal.
+
+        Each booking is a statement line keyed ``paypal:<id>`` or
+        ``paypal:<id>:fee`` in the journal (unique in the database, so a retry or
+        a concurrent delivery cannot book it twice). Payment and refund lines then
+        go through the matching engine to find their invoices.
+        """
+        vals_list, owners = [], []
+        for tx in self.filtered(lambda t: t.backend_id.backend_type == "paypal"):
+            if not tx._paypal_postable():
+                continue
+            journal = tx.backend_id._paypal_journal(tx.currency_id)
+            accounts = tx.backend_id._paypal_accounts()
+            if not tx.statement_line_id and not tx.currency_id.is_zero(tx.amount):
+                counterpart = accounts.get(COUNTERPART.get(tx.paypal_category or "other"))
+                vals_list.append(
+                    tx._paypal_line_vals(
+                        journal, f"paypal:{tx.external_id}", tx.amount, counterpart
+                    )
+                )
+                owners.append((tx, "statement_line_id"))
+            if (
+                tx.paypal_fee_known
+                and not tx.paypal_fee_line_id
+                and not tx.currency_id.is_zero(tx.fee_amount)
+            ):
+                vals_list.append(
+                    tx._paypal_line_vals(
+                        journal,
+                        f"paypal:{tx.external_id}:fee",
+                        -tx.fee_amount,
+                        accounts["fee"],
+                        fee=True,
+                    )
+                )
+                owners.append((tx, "paypal_fee_line_id"))
+        if not vals_list:
+            return self.env["account.bank.statement.line"]
+        lines = (
+            self.env["account.bank.statement.line"]
+            .with_context(tracking_disable=True)
+            .create(vals_list)
+        )
+        for (tx, field_name), line in zip(owners, lines, strict=True):
+            tx[field_name] = line
+        to_match = self.env["account.bank.statement.line"].union(
+            *(
+                line
+                for (tx, field_name), line in zip(owners, lines, strict=True)
+                if field_name == "statement_line_id" and tx.paypal_category in MATCHED
+            )
+        )
+        if to_match:
+            self.env["finsync.matching"]._match_statement_lines(to_match)
+        _logger.info("FinSync PayPal: %d lines booked", len(lines))
+        return lines
+
+    def _paypal_line_vals(self, journal, key, amount, counterpart, fee=False):
+        label = self.remittance or self.bank_reference or self.external_id
+        if fee:
+            label = self.env._("PayPal fee %(ref)s", ref=self.external_id)
+        vals = {
+            "journal_id": journal.id,
+            "date": self.booking_date,
+            "payment_ref": label[:2000],
+            "amount": amount,
+            "partner_name": self.counterparty_name,
+            "finsync_import_id": key,
+        }
+        if counterpart:
+            vals["counterpart_account_id"] = counterpart.id
+        return vals

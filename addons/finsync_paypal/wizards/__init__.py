@@ -1,0 +1,1 @@
+from . import finsync_paypal_import
