@@ -178,11 +178,16 @@ class FinsyncTransaction(models.Model):
         go through the matching engine to find their invoices.
         """
         vals_list, owners = [], []
+        journals, accounts_of = {}, {}
         for tx in self.filtered(lambda t: t.backend_id.backend_type == "paypal"):
             if not tx._paypal_postable():
                 continue
-            journal = tx.backend_id._paypal_journal(tx.currency_id)
-            accounts = tx.backend_id._paypal_accounts()
+            backend = tx.backend_id
+            if (backend, tx.currency_id) not in journals:
+                journals[backend, tx.currency_id] = backend._paypal_journal(tx.currency_id)
+            if backend not in accounts_of:
+                accounts_of[backend] = backend._paypal_accounts()
+            journal, accounts = journals[backend, tx.currency_id], accounts_of[backend]
             if not tx.statement_line_id and not tx.currency_id.is_zero(tx.amount):
                 counterpart = accounts.get(COUNTERPART.get(tx.paypal_category or "other"))
                 vals_list.append(

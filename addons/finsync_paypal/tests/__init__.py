@@ -5,5 +5,6 @@ from . import (
     test_mapping,
     test_pull,
     test_reports,
+    test_settlement,
     test_webhook,
 )
