@@ -90,7 +90,7 @@ class FinsyncTransaction(models.Model):
             self.env.flush_all()
             self.env.cr.execute(
                 SQL(
-                    "SELECT id FROM finsync_transaction WHERE id IN %s FOR UPDATE NOWAIT",
+                    "SELECT id FROM finsync_transaction WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
                     tuple(transactions.ids),
                 )
             )

@@ -1,7 +1,8 @@
 import datetime
 import random
 
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from ..tools.stripe_simulator import StripeSimulator
 from .common import API_KEY, StripeCommon
@@ -174,3 +175,31 @@ class TestStripeAccounting(StripeCommon):
         self.env["finsync.matching"]._match_statement_lines(line)
         self.assertEqual(settlement.state, "reconciled")
         self.assertEqual(settlement.exception_count, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestStripeSettlementAccess(StripeCommon):
+    def test_users_read_accountants_book_other_companies_see_nothing(self):
+        sim = StripeSimulator(api_key=API_KEY)
+        sim.add_charge(10000, self.code)
+        payout = sim.add_payout(self.code)
+        self.deliver(*sim.events())
+        Settlement = self.env["finsync.settlement"]
+        settlement = Settlement.search([("name", "=", payout["id"])])
+        self.assertEqual(Settlement.with_user(self.user_user).search([]), settlement)
+        with self.assertRaises(AccessError):
+            settlement.with_user(self.user_user).write({"state": "paid"})
+        other = self.setup_other_company()["company"]
+        stranger = new_test_user(
+            self.env,
+            login="fs_other_accountant",
+            groups="base.group_user,finsync_base.group_finsync_accountant",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+        self.assertFalse(Settlement.with_user(stranger).search([]))
+        self.assertFalse(
+            self.env["finsync.transaction"]
+            .with_user(stranger)
+            .search([("backend_id", "=", self.stripe.id)])
+        )
