@@ -162,11 +162,13 @@ class FinsyncBackend(models.Model):
         other refusal opens a ``sync_failed`` exception.
         """
         self.ensure_one()
+        # The pull reads the payouts' transactions itself (no job per payout).
+        backend = self.with_context(finsync_stripe_reads_payouts=True)
         try:
-            client = self._stripe_client()
-            watermark = self._stripe_pull_pages(client)
-            self.env["finsync.settlement"].search(
-                [("backend_id", "=", self.id), ("composition_loaded", "=", False)]
+            client = backend._stripe_client()
+            watermark = backend._stripe_pull_pages(client)
+            backend.env["finsync.settlement"].search(
+                [("backend_id", "=", backend.id), ("composition_loaded", "=", False)]
             )._load_composition(client)
         except StripeTransientError as err:
             raise RetryableJobError(str(err), seconds=int(err.retry_after or 60)) from err
@@ -347,9 +349,10 @@ class FinsyncBackend(models.Model):
         from ..tools.stripe_simulator import demo_simulator
 
         self.ensure_one()
+        backend = self.with_context(finsync_stripe_reads_payouts=True)
         sim = demo_simulator()
-        events = self.env["finsync.event"]._ingest(
-            self,
+        events = backend.env["finsync.event"]._ingest(
+            backend,
             [
                 {
                     "payload": json.dumps(event),

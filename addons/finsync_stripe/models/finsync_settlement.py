@@ -3,6 +3,10 @@ from datetime import timedelta
 
 from odoo import Command, api, fields, models
 
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import identity_exact
+
+from ..adapters.stripe_api import StripeApiError, StripeTransientError
 from ..adapters.stripe_mapper import map_balance_transaction
 
 _logger = logging.getLogger(__name__)
@@ -218,6 +222,9 @@ class FinsyncSettlement(models.Model):
         created = self.create(to_create)
         for settlement in created:
             settlement.payout_transaction_id.settlement_id = settlement
+        if not self.env.context.get("finsync_stripe_reads_payouts"):
+            # A pull reads the payouts' transactions itself; a webhook asks a job to.
+            created.filtered(lambda s: s.backend_id._get_secret("api_key"))._enqueue_composition()
         (created | self.browse([s.id for s in existing.values()])).filtered(
             lambda s: s.state == "paid"
         )._reconcile_bank_line()
@@ -249,6 +256,34 @@ class FinsyncSettlement(models.Model):
                 settlement._link_page(page)
             settlement.composition_loaded = True
         self._check_totals()
+
+    def _enqueue_composition(self):
+        for settlement in self:
+            settlement.with_delay(
+                channel="root.finsync.stripe",
+                description=self.env._(
+                    "Read the transactions of payout %(name)s", name=settlement.name
+                ),
+                identity_key=identity_exact,
+                max_retries=settlement.backend_id.max_attempts,
+            )._load_composition_job()
+
+    def _load_composition_job(self):
+        """Job: read from Stripe what each payout paid out (connectors with an API key).
+
+        Throttling and outages are retried; a refusal opens a ``sync_failed``
+        exception on the connector, as a refused pull does.
+        """
+        todo = self.filtered(lambda s: not s.composition_loaded)
+        for backend in todo.backend_id:
+            try:
+                client = backend._stripe_client()
+                todo.filtered(lambda s, b=backend: s.backend_id == b)._load_composition(client)
+            except StripeTransientError as err:
+                raise RetryableJobError(str(err), seconds=int(err.retry_after or 60)) from err
+            except StripeApiError as err:
+                return backend._stripe_pull_failed(str(err))
+        return self.env._("%(count)s payouts read", count=len(todo))
 
     def _link_page(self, page):
         """Store a page of this payout's balance transactions and link them to it."""

@@ -5,6 +5,7 @@ import requests
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import Job
 
 from ..adapters.stripe_api import API_VERSION, StripeApiError, StripeClient, StripeTransientError
 from ..tools.stripe_simulator import StripeSimulator
@@ -169,3 +170,25 @@ class TestStripePull(StripeCommon):
         self.assertEqual(len(jobs), 1, "the same pull is not queued twice")
         self.assertEqual(jobs.channel, "root.finsync.stripe")
         self.assertEqual(jobs.records, self.stripe)
+
+    def test_webhook_payout_reads_its_transactions_in_a_job(self):
+        for amount in (10000, 4000):
+            self.sim.add_charge(amount, self.code)
+        payout = self.sim.add_payout(self.code)
+        self.deliver(*self.sim.events())
+        settlement = self.env["finsync.settlement"].search([("name", "=", payout["id"])])
+        self.assertFalse(settlement.composition_loaded)
+        job = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("method_name", "=", "_load_composition_job"), ("state", "=", "pending")])
+        )
+        self.assertEqual(job.records, settlement)
+        self.assertEqual(job.channel, "root.finsync.stripe")
+        Job.load(self.env, job.uuid).perform()
+        self.assertTrue(settlement.composition_loaded)
+        self.assertEqual(len(settlement.charge_ids), 2)
+        self.assertEqual(settlement.difference, 0.0)
+        charge = settlement.charge_ids[:1]
+        self.assertTrue(charge.fee_statement_line_id, "the payout's page brought the fees")
+        self.assertEqual(self.currency.compare_amounts(self.journal_total()[0], 0.0), 0)
