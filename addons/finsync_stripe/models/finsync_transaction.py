@@ -177,11 +177,7 @@ class FinsyncTransaction(models.Model):
                 owners.append((tx, "fee_statement_line_id"))
         if not vals_list:
             return self.env["account.bank.statement.line"]
-        lines = (
-            self.env["account.bank.statement.line"]
-            .with_context(tracking_disable=True)
-            .create(vals_list)
-        )
+        lines = self._stripe_create_lines(vals_list)
         for (tx, field_name), line in zip(owners, lines, strict=True):
             tx[field_name] = line
         to_match = self.env["account.bank.statement.line"].union(
@@ -195,6 +191,28 @@ class FinsyncTransaction(models.Model):
             self.env["finsync.matching"]._match_statement_lines(to_match)
         _logger.info("FinSync Stripe: %d lines booked", len(lines))
         return lines
+
+    def _stripe_create_lines(self, vals_list):
+        """Posted statement lines for ``vals_list``, in its order.
+
+        Lines left to the suspense account (charges and refunds, most of them)
+        go through finsync_bank's set-based posting; lines booked against an
+        account (fees, disputes, payouts) through the ORM, which that path
+        leaves such lines to.
+        """
+        StLine = self.env["account.bank.statement.line"].with_context(tracking_disable=True)
+        plain = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" not in vals]
+        booked = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" in vals]
+        ids = {}
+        if plain:
+            lines = self.env["finsync.statement.line.bulk"]._create_posted(
+                [vals_list[i] for i in plain]
+            )
+            ids.update(zip(plain, lines.ids, strict=True))
+        if booked:
+            lines = StLine.create([vals_list[i] for i in booked])
+            ids.update(zip(booked, lines.ids, strict=True))
+        return StLine.browse([ids[i] for i in range(len(vals_list))])
 
     def _stripe_line_vals(self, journal, key, amount, counterpart, what=None):
         label = self.remittance or self.bank_reference or self.external_id
