@@ -213,11 +213,7 @@ class FinsyncTransaction(models.Model):
                 owners.append((tx, "paypal_fee_line_id"))
         if not vals_list:
             return self.env["account.bank.statement.line"]
-        lines = (
-            self.env["account.bank.statement.line"]
-            .with_context(tracking_disable=True)
-            .create(vals_list)
-        )
+        lines = self._paypal_create_lines(vals_list)
         for (tx, field_name), line in zip(owners, lines, strict=True):
             tx[field_name] = line
         to_match = self.env["account.bank.statement.line"].union(
@@ -231,6 +227,29 @@ class FinsyncTransaction(models.Model):
             self.env["finsync.matching"]._match_statement_lines(to_match)
         _logger.info("FinSync PayPal: %d lines booked", len(lines))
         return lines
+
+    def _paypal_create_lines(self, vals_list):
+        """Statement lines in the order of ``vals_list``.
+
+        Lines left in the suspense account for the matching engine (payments,
+        refunds) go through finsync_bank's set-based posting, which writes the
+        rows Odoo's ``create`` would (and falls back to it whenever the result
+        is not certain: a foreign-currency journal, a lock date...); lines
+        booked against another account go through ``create``.
+        """
+        StLine = self.env["account.bank.statement.line"].with_context(tracking_disable=True)
+        plain = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" not in vals]
+        other = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" in vals]
+        ids = {}
+        if plain:
+            created = self.env["finsync.statement.line.bulk"]._create_posted(
+                [vals_list[i] for i in plain]
+            )
+            ids.update(zip(plain, created.ids, strict=True))
+        if other:
+            created = StLine.create([vals_list[i] for i in other])
+            ids.update(zip(other, created.ids, strict=True))
+        return StLine.browse([ids[i] for i in range(len(vals_list))])
 
     def _paypal_line_vals(self, journal, key, amount, counterpart, fee=False):
         label = self.remittance or self.bank_reference or self.external_id
