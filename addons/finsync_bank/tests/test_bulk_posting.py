@@ -8,6 +8,7 @@ import psycopg2.errors
 
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -381,6 +382,7 @@ class TestBulkPosting(BankImportCommon):
         self.journal.sudo().restrict_mode_hash_table = True
         self.assertEqual(Bulk._bulk_refusal(self.journal, vals), "journal with hashed entries")
 
+    @mute_logger("odoo.sql_db")
     def test_a_numbering_conflict_retries_the_job_or_uses_the_orm(self):
         """Numbers taken meanwhile: a job is retried, a request posts through the ORM."""
         existing = self._orm(self._vals("e", dates=DATES[:1], amounts=AMOUNTS[:1]))
@@ -413,6 +415,7 @@ class TestBulkPosting(BankImportCommon):
         self.assertEqual(len(set(moves.mapped("name"))), 3, "no number twice")
         self._assert_balanced(moves)
 
+    @mute_logger("odoo.sql_db")
     def test_a_failing_chunk_writes_nothing(self):
         """All or nothing: a line that cannot be inserted takes its whole chunk with it."""
         vals_list = self._vals("z")
