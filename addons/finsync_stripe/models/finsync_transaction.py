@@ -5,6 +5,9 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
+# Fewer plain lines than this are posted through the ORM (see _stripe_create_lines).
+BULK_MIN_LINES = 20
+
 # What a Stripe transaction's main line is booked against (None: the suspense
 # account, where the matching engine looks for the invoice).
 COUNTERPART = {
@@ -195,14 +198,20 @@ class FinsyncTransaction(models.Model):
     def _stripe_create_lines(self, vals_list):
         """Posted statement lines for ``vals_list``, in its order.
 
-        Lines left to the suspense account (charges and refunds, most of them)
-        go through finsync_bank's set-based posting; lines booked against an
-        account (fees, disputes, payouts) through the ORM, which that path
-        leaves such lines to.
+        A pulled page brings many lines left to the suspense account (charges
+        and refunds): they go through finsync_bank's set-based posting. A
+        webhook brings one or two: those, and lines booked against an account
+        (fees, disputes, payouts), go through the ORM, whose numbering waits for
+        a concurrent job instead of failing it (the set-based path would retry
+        the job after a numbering conflict, which concurrent webhook jobs on one
+        journal hit all the time).
         """
         StLine = self.env["account.bank.statement.line"].with_context(tracking_disable=True)
         plain = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" not in vals]
-        booked = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" in vals]
+        if len(plain) < BULK_MIN_LINES:
+            plain = []
+        in_bulk = set(plain)
+        booked = [i for i in range(len(vals_list)) if i not in in_bulk]
         ids = {}
         if plain:
             lines = self.env["finsync.statement.line.bulk"]._create_posted(
