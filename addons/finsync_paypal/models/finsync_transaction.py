@@ -5,6 +5,9 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
+# Fewer plain lines than this are posted through the ORM (see _paypal_create_lines).
+BULK_MIN_LINES = 20
+
 CATEGORIES = [
     ("payment", "Payment received"),
     ("payment_sent", "Payment sent"),
@@ -231,15 +234,22 @@ class FinsyncTransaction(models.Model):
     def _paypal_create_lines(self, vals_list):
         """Statement lines in the order of ``vals_list``.
 
-        Lines left in the suspense account for the matching engine (payments,
-        refunds) go through finsync_bank's set-based posting, which writes the
-        rows Odoo's ``create`` would (and falls back to it whenever the result
-        is not certain: a foreign-currency journal, a lock date...); lines
-        booked against another account go through ``create``.
+        A pulled page or a report brings many lines left in the suspense account
+        for the matching engine (payments, refunds): they go through
+        finsync_bank's set-based posting, which writes the rows Odoo's
+        ``create`` would (and falls back to it whenever the result is not
+        certain: a foreign-currency journal, a lock date...). A webhook brings
+        one or two: those, and lines booked against another account, go through
+        ``create``, whose numbering waits for a concurrent job instead of failing
+        it (the set-based path retries the job after a numbering conflict, which
+        concurrent webhook jobs on one journal would hit all the time).
         """
         StLine = self.env["account.bank.statement.line"].with_context(tracking_disable=True)
         plain = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" not in vals]
-        other = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" in vals]
+        if len(plain) < BULK_MIN_LINES:
+            plain = []
+        in_bulk = set(plain)
+        other = [i for i in range(len(vals_list)) if i not in in_bulk]
         ids = {}
         if plain:
             created = self.env["finsync.statement.line.bulk"]._create_posted(
