@@ -49,6 +49,7 @@ ACTIVITY_COLUMNS = {
     "fee": ("Fee",),
     "net": ("Net",),
     "from_email": ("From Email Address",),
+    "to_email": ("To Email Address",),
     "transaction_id": ("Transaction ID",),
     "reference": ("Reference Txn ID",),
     "invoice": ("Invoice Number", "Invoice ID"),
@@ -355,7 +356,9 @@ def _activity_row(row, line, columns, headers, filename, order):
     describe(vals, invoice=cell("invoice"), subject=cell("subject"), note=cell("note"))
     vals["bank_reference"] = f"paypal {cell('type')} {tx_id}"
     vals["counterparty_name"] = cell("name") or cell("bank_name") or None
-    vals["counterparty_account"] = cell("from_email") or cell("bank_account") or None
+    # The other party: who paid us, or whom we paid (our own address is the other one).
+    other_party = cell("from_email") if gross >= 0 else cell("to_email")
+    vals["counterparty_account"] = other_party or cell("bank_account") or None
     return vals
 
 

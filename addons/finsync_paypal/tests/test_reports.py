@@ -40,6 +40,8 @@ class TestPayPalReportsCorpus(BaseCase):
         self.assertEqual(by_id["TID46"]["paypal"]["category"], "release")
         self.assertEqual(by_id["TID46"]["paypal"]["reverses"], "TID36")
         self.assertEqual(by_id["TID7"]["paypal"]["category"], "payment_sent")
+        self.assertEqual(by_id["TID7"]["counterparty_account"], "paypal@partner3.com", "the payee")
+        self.assertEqual(by_id["TID4"]["counterparty_account"], "paypal@partner2.com", "the payer")
         # The Balance column is what PayPal's balance did: the rows' nets add up to it.
         self.assertEqual(result.net_by_currency()["USD"], Decimal("1.90"))
         self.assertEqual(result.net_by_currency()["EUR"], Decimal("43.34"))
