@@ -1,4 +1,5 @@
 import { registry } from "@web/core/registry";
+import { openFinsyncMenu } from "@finsync_base/tours/finsync_tour_steps";
 import { inputFiles } from "@web/../tests/utils";
 
 function camt(iban, ref) {
@@ -30,21 +31,7 @@ function camt(iban, ref) {
 registry.category("web_tour.tours").add("finsync_bank_import_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open Accounting",
-            trigger: ".o_app[data-menu-xmlid='account.menu_finance']",
-            run: "click",
-        },
-        {
-            content: "Open the FinSync menu",
-            trigger: ".o_menu_sections button:contains('FinSync')",
-            run: "click",
-        },
+        ...openFinsyncMenu(),
         {
             content: "Import statements",
             trigger: ".dropdown-item:contains('Import Statements')",

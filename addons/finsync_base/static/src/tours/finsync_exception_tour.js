@@ -1,4 +1,5 @@
 import { registry } from "@web/core/registry";
+import { openFinsyncMenu } from "@finsync_base/tours/finsync_tour_steps";
 
 /**
  * An accountant opens FinSync's exception queue from the Accounting menu,
@@ -8,21 +9,7 @@ import { registry } from "@web/core/registry";
 registry.category("web_tour.tours").add("finsync_exception_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open Accounting",
-            trigger: ".o_app[data-menu-xmlid='account.menu_finance']",
-            run: "click",
-        },
-        {
-            content: "Open the FinSync menu",
-            trigger: ".o_menu_sections button:contains('FinSync')",
-            run: "click",
-        },
+        ...openFinsyncMenu(),
         {
             content: "Open the exception queue",
             trigger: ".dropdown-item:contains('Exceptions')",

@@ -1,4 +1,5 @@
 import { registry } from "@web/core/registry";
+import { openFinsyncMenu } from "@finsync_base/tours/finsync_tour_steps";
 import { inputFiles } from "@web/../tests/utils";
 
 function entry(amount, ref, name, iban, remittance) {
@@ -34,21 +35,7 @@ function mayStatement() {
 registry.category("web_tour.tours").add("finsync_matching_import_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open Accounting",
-            trigger: ".o_app[data-menu-xmlid='account.menu_finance']",
-            run: "click",
-        },
-        {
-            content: "Open the FinSync menu",
-            trigger: ".o_menu_sections button:contains('FinSync')",
-            run: "click",
-        },
+        ...openFinsyncMenu(),
         {
             content: "Import statements",
             trigger: ".dropdown-item:contains('Import Statements')",

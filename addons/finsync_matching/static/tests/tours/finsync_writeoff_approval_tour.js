@@ -1,22 +1,5 @@
 import { registry } from "@web/core/registry";
-
-const openFinsyncMenu = [
-    {
-        content: "Open the apps menu",
-        trigger: ".o_navbar_apps_menu button",
-        run: "click",
-    },
-    {
-        content: "Open Accounting",
-        trigger: ".o_app[data-menu-xmlid='account.menu_finance']",
-        run: "click",
-    },
-    {
-        content: "Open the FinSync menu",
-        trigger: ".o_menu_sections button:contains('FinSync')",
-        run: "click",
-    },
-];
+import { openFinsyncMenu } from "@finsync_base/tours/finsync_tour_steps";
 
 /**
  * A manager finds an amount mismatch in the exception queue and writes the
@@ -25,7 +8,7 @@ const openFinsyncMenu = [
 registry.category("web_tour.tours").add("finsync_writeoff_request_tour", {
     url: "/odoo",
     steps: () => [
-        ...openFinsyncMenu,
+        ...openFinsyncMenu(),
         {
             content: "Open the exception queue",
             trigger: ".dropdown-item:contains('Exceptions')",
@@ -92,7 +75,7 @@ registry.category("web_tour.tours").add("finsync_writeoff_request_tour", {
 registry.category("web_tour.tours").add("finsync_writeoff_approve_tour", {
     url: "/odoo",
     steps: () => [
-        ...openFinsyncMenu,
+        ...openFinsyncMenu(),
         {
             content: "Open the write-off requests",
             trigger: ".dropdown-item:contains('Write-off Requests')",
