@@ -229,7 +229,7 @@ def map_event(event):
     if kind == "dispute":
         return map_dispute(obj)
     if kind == "payout":
-        return [map_payout(obj)]
+        return map_payout_with_return(obj)
     if kind == "balance_transaction":
         return [map_balance_transaction(obj)]
     return []
@@ -333,6 +333,32 @@ def map_dispute(dispute, path="dispute"):
         won["remittance"] = f"stripe dispute {dispute['id']} won"
         result.append(won)
     return result
+
+
+def map_payout_with_return(payout, path="payout"):
+    """A payout, and the money coming back to the balance when it failed or was canceled.
+
+    Stripe takes a payout's amount from the balance when it creates it; a
+    failed or canceled payout gives it back (``<po_id>:failed``, the same
+    transaction a pull finds as the ``payout_failure`` balance transaction).
+    """
+    vals = map_payout(payout, path)
+    if payout.get("status") not in ("failed", "canceled"):
+        return [vals]
+    back = _blank(
+        f"{payout['id']}:failed",
+        "payout",
+        "settled",
+        vals["currency"],
+        -vals["amount"],
+        None,
+        vals["booking_date"],
+        {"payout": payout["id"], "reverses": payout["id"], "payout_status": payout.get("status")},
+    )
+    back["stripe"]["fee_known"] = True
+    back["remittance"] = f"stripe payout {payout['id']} {payout.get('status')}"
+    back["bank_reference"] = back["remittance"]
+    return [vals, back]
 
 
 def map_payout(payout, path="payout"):

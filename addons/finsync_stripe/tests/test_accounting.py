@@ -134,6 +134,23 @@ class TestStripeAccounting(StripeCommon):
         self.assertTrue(all(transit_lines.mapped("reconciled")))
         self.assert_balanced(line.move_id)
 
+    def test_failed_payout_returns_to_the_balance(self):
+        self.sim.add_charge(10000, self.code)
+        payout = self.sim.add_payout(self.code)
+        failed = dict(self.sim.events()[-1], id="evt_failed")
+        failed["type"] = "payout.failed"
+        failed["data"] = {"object": dict(payout, status="failed")}
+        self.deliver(*self.sim.events(), failed)
+        tx = self.transactions(external_id=payout["id"])
+        self.assertEqual(tx.state, "rejected")
+        back = self.transactions(external_id=f"{payout['id']}:failed")
+        self.assertEqual((back.amount, back.reversed_transaction_id), (payout["amount"] / 100, tx))
+        self.assertEqual(self.journal_total()[0], 100.0, "the charge is back in the balance")
+        settlement = self.env["finsync.settlement"].search([("name", "=", payout["id"])])
+        self.assertEqual(settlement.state, "failed")
+        self.deliver(failed)
+        self.assertEqual(self.journal_total()[0], 100.0, "a repeated delivery books nothing")
+
     def test_transactions_that_do_not_add_up_open_an_exception(self):
         charge = self.sim.add_charge(10000, self.code)
         payout = self.sim.add_payout(self.code)
