@@ -80,6 +80,7 @@ ensure_system_packages() {
 _python_stamp() {
     cat "$ODOO_SRC/requirements.txt" "$REPO_ROOT/requirements.txt" | sha256sum | cut -d' ' -f1
     echo "$ODOO_SRC"
+    echo "env 2"  # raise when ensure_python_env installs differently
 }
 
 _pip_install() {
@@ -107,6 +108,10 @@ ensure_python_env() {
     sed -E 's/^cbor2==5\.4\.2.*/cbor2==5.6.2/' "$ODOO_SRC/requirements.txt" > "$odoo_reqs"
     grep -E '^(psycopg2|python-ldap)==' "$odoo_reqs" > "$FINSYNC_HOME/odoo-build-requirements.txt"
     "${pip[@]}" --no-build-isolation -r "$FINSYNC_HOME/odoo-build-requirements.txt"
+    # Then a setuptools whose pkg_resources knows today's dist-info names: with the
+    # old one, gevent cannot find zope.interface and Odoo's websocket process (with
+    # workers) dies at start, over and over.
+    "${pip[@]}" --upgrade "setuptools>=70,<80"
     "${pip[@]}" -r "$odoo_reqs"
     # Compat mode keeps the real odoo package importable next to the OCA
     # wheels that install into site-packages/odoo/addons.
