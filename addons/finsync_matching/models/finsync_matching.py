@@ -1,11 +1,14 @@
 import logging
 from decimal import Decimal
 
+import psycopg2.errors
+
 from odoo import Command, api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
 
 from ..engine.matcher import STAGES, BankLine, OpenItem, OpenItemIndex, match
@@ -54,14 +57,7 @@ class FinsyncMatching(models.AbstractModel):
         are then tried by partner and amount, against what the first stage left
         open (the index is settled after each reconciliation).
         """
-        if st_lines:
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM account_bank_statement_line WHERE id IN %s FOR UPDATE NOWAIT",
-                    tuple(st_lines.ids),
-                )
-            )
-            st_lines.invalidate_recordset(["is_reconciled"])
+        self._lock_lines(st_lines)
         st_lines = st_lines.filtered(lambda line: not line.is_reconciled)
         counts = {}
         for company in st_lines.company_id:
@@ -350,16 +346,40 @@ class FinsyncMatching(models.AbstractModel):
         return self._reconcile_entries([self._decision_entry(st_line, move_lines, decision, rule)])
 
     @api.model
+    def _lock_lines(self, st_lines):
+        """Lock the statement lines, or say clearly that someone else holds them.
+
+        A job is retried later; a person is told to try again in a moment.
+        """
+        if not st_lines:
+            return
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM account_bank_statement_line"
+                        " WHERE id IN %s FOR UPDATE NOWAIT",
+                        tuple(st_lines.ids),
+                    )
+                )
+        except psycopg2.errors.LockNotAvailable as err:
+            if self.env.context.get("job_uuid"):
+                raise RetryableJobError(
+                    "Bank lines locked by another matching run", seconds=10
+                ) from err
+            raise UserError(
+                self.env._(
+                    "Someone else (a person or a background job) is matching these bank lines "
+                    "right now. Try again in a moment."
+                )
+            ) from err
+        st_lines.invalidate_recordset(["is_reconciled"])
+
+    @api.model
     def _lock_unreconciled(self, st_line):
         """Lock one statement line; a clear error if it is reconciled already."""
         st_line.ensure_one()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM account_bank_statement_line WHERE id = %s FOR UPDATE NOWAIT",
-                st_line.id,
-            )
-        )
-        st_line.invalidate_recordset(["is_reconciled"])
+        self._lock_lines(st_line)
         if st_line.is_reconciled:
             raise UserError(
                 self.env._(

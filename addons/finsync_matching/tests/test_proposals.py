@@ -1,11 +1,15 @@
 import datetime
 from decimal import Decimal
+from unittest.mock import patch
+
+import psycopg2.errors
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.finsync_bank.tests.common import IBAN
 from odoo.addons.finsync_bank.tools.generate import StatementSpec, camt053
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from .test_reconcile import ReconcileCommon
 
@@ -137,3 +141,21 @@ class TestProposalsAndAllocations(ReconcileCommon):
         self.assertEqual(move.finsync_transaction_id, tx)
         self.assertIn("Reconciled (Automatic, References)", move.finsync_match_explanation)
         self.assertIn("amount equal", move.finsync_match_explanation)
+
+    def test_lines_someone_else_is_matching_are_refused_clearly(self):
+        [tx] = self._import_lines(self._line("12.00", "who is this", "P9"))
+        cr = self.env.cr
+        execute = cr.execute
+
+        def locked(query, *args, **kwargs):
+            if "NOWAIT" in str(query):
+                raise psycopg2.errors.LockNotAvailable("could not obtain lock")
+            return execute(query, *args, **kwargs)
+
+        matching = self.env["finsync.matching"]
+        with patch.object(cr, "execute", side_effect=locked):
+            with self.assertRaisesRegex(UserError, "Someone else .* is matching"):
+                matching._match_statement_lines(tx.statement_line_id)
+            with self.assertRaises(RetryableJobError):
+                matching.with_context(job_uuid="job-1")._match_statement_lines(tx.statement_line_id)
+        self.assertEqual(tx.state, "settled")
