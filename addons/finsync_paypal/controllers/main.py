@@ -1,11 +1,11 @@
 import json
 import logging
 
-from werkzeug.exceptions import RequestEntityTooLarge
-
-from odoo import SUPERUSER_ID, http
+from odoo import http
 from odoo.exceptions import UserError
 from odoo.http import request
+
+from odoo.addons.finsync_base.controllers.webhook import WebhookEndpoint, answer
 
 from ..adapters.paypal_api import PayPalApiError, PayPalTransientError
 
@@ -16,11 +16,7 @@ _logger = logging.getLogger(__name__)
 VERIFY_TIMEOUT = 10
 
 
-def _answer(status, **body):
-    return request.make_json_response(body, status=status)
-
-
-class PayPalWebhookController(http.Controller):
+class PayPalWebhookController(http.Controller, WebhookEndpoint):
     """Receives PayPal's webhook deliveries: verified by PayPal, stored once, processed by a job.
 
     PayPal signs with a certificate; FinSync asks PayPal's own
@@ -44,15 +40,13 @@ class PayPalWebhookController(http.Controller):
         save_session=False,
     )
     def paypal_webhook(self, backend_id):
-        # auth='none': nobody is logged in. The connector is looked up by id and
-        # type only (sudo), and the delivery is trusted only once PayPal confirms it.
-        env = request.env(user=SUPERUSER_ID, su=True)
-        backend = env["finsync.backend"].browse(backend_id).exists()
-        if not backend or backend.backend_type != "paypal" or not backend.active:
-            return _answer(404, error="unknown webhook endpoint")
-        payload = self._read_body(backend)
+        # The delivery is trusted only once PayPal confirms it.
+        backend = self._webhook_backend(backend_id, "paypal")
+        if backend is None:
+            return answer(404, error="unknown webhook endpoint")
+        payload = self._webhook_body(backend.paypal_webhook_max_kb)
         if payload is None:
-            return _answer(413, error="payload too large")
+            return answer(413, error="payload too large")
         try:
             document = json.loads(payload)
             event_id = document["id"]
@@ -61,11 +55,11 @@ class PayPalWebhookController(http.Controller):
                 raise ValueError(event_id)
         except (ValueError, KeyError, TypeError, AttributeError):
             backend._paypal_count_rejection("unreadable body")
-            return _answer(400, error="unreadable event")
+            return answer(400, error="unreadable event")
         webhook_id = backend._paypal_webhook_id()
         if not webhook_id:
             backend._paypal_count_rejection("no webhook id configured")
-            return _answer(400, error="signature rejected")
+            return answer(400, error="signature rejected")
         try:
             client = backend._paypal_client(timeout=VERIFY_TIMEOUT, max_retries=1)
             genuine = client.verify_webhook_signature(
@@ -75,7 +69,7 @@ class PayPalWebhookController(http.Controller):
             _logger.warning(
                 "FinSync PayPal webhook for backend %s: PayPal unreachable (%s)", backend.id, err
             )
-            return _answer(503, error="verification unavailable")
+            return answer(503, error="verification unavailable")
         except PayPalApiError as err:
             # Our credentials or PayPal's refusal: nothing stored, PayPal redelivers
             # once the connector is fixed.
@@ -83,48 +77,23 @@ class PayPalWebhookController(http.Controller):
                 "FinSync PayPal webhook for backend %s: verification refused (%s)", backend.id, err
             )
             backend._mark_sync_failure(str(err))
-            return _answer(503, error="verification unavailable")
+            return answer(503, error="verification unavailable")
         except UserError:
             # No client id or secret: PayPal cannot be asked until an admin sets them.
             _logger.warning("FinSync PayPal webhook for backend %s: no credentials", backend.id)
-            return _answer(503, error="verification unavailable")
+            return answer(503, error="verification unavailable")
         if not genuine:
             backend._paypal_count_rejection("PayPal did not confirm the signature")
-            return _answer(400, error="signature rejected")
+            return answer(400, error="signature rejected")
         return self._store(backend, payload, event_id, event_type)
-
-    def _read_body(self, backend):
-        """The raw body, or None when it is larger than the connector allows."""
-        limit = backend.paypal_webhook_max_kb * 1024
-        httprequest = request.httprequest
-        if (httprequest.content_length or 0) > limit:
-            return None
-        httprequest.max_content_length = limit
-        try:
-            return httprequest.get_data(cache=False)
-        except RequestEntityTooLarge:
-            return None
 
     def _store(self, backend, payload, event_id, event_type):
         """Store the event in the inbox and queue its processing, in this transaction."""
-        user = backend._paypal_technical_user()
-        Event = request.env(user=user.id, su=False)["finsync.event"].with_company(
-            backend.company_id
-        )
-        backend = backend.with_env(Event.env)
-        event = Event._ingest(
+        return self._webhook_store(
             backend,
-            [
-                {
-                    "payload": payload,
-                    "external_id": event_id,
-                    "event_type": event_type,
-                    "name": f"{event_type} {event_id}",
-                    "signature_state": "valid",
-                }
-            ],
+            backend._paypal_technical_user(),
+            payload,
+            event_id,
+            event_type,
+            lambda event: event._enqueue_processing(),
         )
-        if event.state != "received" or event.job_uuid:
-            return _answer(200, received=True, duplicate=True)
-        event._enqueue_processing()
-        return _answer(200, received=True, duplicate=False)

@@ -1,0 +1,90 @@
+"""What every gateway's webhook endpoint does around its own signature check.
+
+``WebhookEndpoint`` is a plain mixin (no routes): a gateway's controller
+inherits it beside ``http.Controller``, declares its route and keeps only what
+is its own: reading the event id and type from the body, verifying the
+signature, counting a refusal and queueing the processing. The rest is here,
+once: the connector looked up by id and type, the size limit, storing the
+event in the inbox within the request and the answers:
+
+- 200 for an accepted event and for a duplicate (the source stops retrying),
+  including a duplicate that raced the first delivery: the inbox's unique key
+  makes the loser's transaction fail, Odoo retries the request and it then
+  finds the stored event;
+- 400 for a bad signature or an unreadable body (counted by the gateway);
+- 404 for an unknown connector, 413 for an oversize body;
+- 5xx only when nothing was stored: anything unexpected raises, the request's
+  transaction rolls back and Odoo answers 500.
+"""
+
+import logging
+
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import SUPERUSER_ID
+from odoo.http import request
+
+_logger = logging.getLogger(__name__)
+
+
+def answer(status, **body):
+    """A JSON answer with ``status``."""
+    return request.make_json_response(body, status=status)
+
+
+class WebhookEndpoint:
+    """Request handling shared by the gateways' webhook controllers (see the module)."""
+
+    def _webhook_backend(self, backend_id, backend_type):
+        """The active connector ``backend_id`` of ``backend_type`` (sudo), or None.
+
+        auth='none': nobody is logged in. The connector is looked up by id and
+        type only, and the delivery is trusted only once its signature checks.
+        """
+        env = request.env(user=SUPERUSER_ID, su=True)
+        backend = env["finsync.backend"].browse(backend_id).exists()
+        if not backend or backend.backend_type != backend_type or not backend.active:
+            return None
+        return backend
+
+    def _webhook_body(self, limit_kb, cache=True):
+        """The raw body, or None when it is larger than ``limit_kb`` kilobytes.
+
+        With ``cache`` the body stays readable when Odoo runs the endpoint again
+        after a lost race (a serialization failure retries the whole request).
+        """
+        limit = limit_kb * 1024
+        httprequest = request.httprequest
+        if (httprequest.content_length or 0) > limit:
+            return None
+        httprequest.max_content_length = limit
+        try:
+            return httprequest.get_data(cache=cache)
+        except RequestEntityTooLarge:
+            return None
+
+    def _webhook_store(self, backend, user, payload, event_id, event_type, enqueue):
+        """Store the event in the inbox as ``user`` and queue its processing, in this transaction.
+
+        ``enqueue`` is called with the new event (once: only the request whose
+        INSERT created the row gets here with a received event without a job).
+        """
+        Event = request.env(user=user.id, su=False)["finsync.event"].with_company(
+            backend.company_id
+        )
+        event = Event._ingest(
+            backend.with_env(Event.env),
+            [
+                {
+                    "payload": payload,
+                    "external_id": event_id,
+                    "event_type": event_type,
+                    "name": f"{event_type} {event_id}",
+                    "signature_state": "valid",
+                }
+            ],
+        )
+        if event.state != "received" or event.job_uuid:
+            return answer(200, received=True, duplicate=True)
+        enqueue(event)
+        return answer(200, received=True, duplicate=False)
