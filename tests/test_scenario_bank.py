@@ -33,8 +33,32 @@ class TestDemoStatementImport(TransactionCase):
             return wizard
 
         first = run_import()
-        self.assertTrue(first.message.startswith("12 new, 0 already imported."), first.message)
+        self.assertEqual(
+            first.message,
+            "12 new, 0 already imported. 6 reconciled automatically, 6 to review.",
+        )
         self.assertTrue(first.statement_ids.is_complete)
-        self.assertFalse(first.exception_ids)
+        self.assertFalse(first.exception_ids, "the statement follows on and adds up")
+        # The demo invoices make every outcome of matching visible.
+        transactions = first.event_ids.transaction_ids
+        by_remittance = {tx.remittance: tx for tx in transactions}
+        self.assertEqual(
+            sorted(first.match_exception_ids.mapped("exception_type")),
+            [
+                "ambiguous",
+                "amount_mismatch",
+                "amount_mismatch",
+                "missing_reference",
+                "unmatched",
+                "unmatched",
+            ],
+        )
+        two_invoices = by_remittance["FSD/2026/0003 FSD/2026/0004"]
+        self.assertEqual(two_invoices.state, "reconciled")
+        self.assertEqual(set(two_invoices.invoice_ids.mapped("payment_state")), {"paid"})
+        self.assertEqual(by_remittance["+++090/9337/55493+++"].state, "reconciled")
+        self.assertEqual(
+            by_remittance["Your invoice WC-INV-7781"].invoice_ids.move_type, "in_invoice"
+        )
         again = run_import()
         self.assertTrue(again.message.startswith("0 new, 12 already imported."), again.message)

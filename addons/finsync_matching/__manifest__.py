@@ -24,6 +24,7 @@
         "wizards/finsync_match_wizard_views.xml",
         "wizards/finsync_line_wizards_views.xml",
     ],
+    "demo": ["demo/finsync_matching_demo.xml"],
     "assets": {
         "web.assets_tests": [
             "finsync_matching/static/tests/tours/*.js",

@@ -10,3 +10,4 @@ from . import finsync_transaction_wizards
 from . import finsync_writeoff_request
 from . import finsync_writeoff_request_line
 from . import account_move
+from . import finsync_matching_demo
