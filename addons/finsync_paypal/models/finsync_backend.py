@@ -21,6 +21,9 @@ from ..adapters.paypal_mapper import money as paypal_money
 
 _logger = logging.getLogger(__name__)
 
+# Days PayPal gives a payout to reach the bank.
+PAYPAL_GRACE_DAYS = 5
+
 
 class FinsyncBackend(models.Model):
     _inherit = "finsync.backend"
@@ -81,13 +84,6 @@ class FinsyncBackend(models.Model):
     paypal_webhook_url = fields.Char(
         compute="_compute_paypal_webhook_url", string="PayPal Webhook URL"
     )
-    paypal_settlement_grace_days = fields.Integer(
-        string="PayPal Payout Arrives Within (days)",
-        default=5,
-        help="Business days PayPal gives for a payout to reach the bank; after them a "
-        "missing bank line opens an exception.",
-    )
-    paypal_settlement_count = fields.Integer(compute="_compute_paypal_settlement_count")
     paypal_balances = fields.Text(
         string="PayPal Balances",
         readonly=True,
@@ -98,12 +94,24 @@ class FinsyncBackend(models.Model):
     _sql_constraints = [
         (
             "paypal_limits_positive",
-            "CHECK(paypal_webhook_max_kb > 0 AND paypal_settlement_grace_days >= 0 "
+            "CHECK(paypal_webhook_max_kb > 0 "
             "AND paypal_lookback_hours >= 0 AND paypal_first_pull_days > 0)",
-            "PayPal's webhook size and first pull must be positive, its grace period and "
-            "look-back not negative.",
+            "PayPal's webhook size and first pull must be positive, its look-back not negative.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """PayPal gives payouts up to 5 business days to reach the bank: that is the
+        default grace period of a PayPal connector."""
+        for vals in vals_list:
+            if vals.get("backend_type") == "paypal":
+                vals.setdefault("settlement_grace_days", PAYPAL_GRACE_DAYS)
+        return super().create(vals_list)
+
+    @api.model
+    def _gateway_types(self):
+        return [*super()._gateway_types(), "paypal"]
 
     # ------------------------------------------------------------------
     # Computes
@@ -117,15 +125,6 @@ class FinsyncBackend(models.Model):
                 else False
             )
 
-    def _compute_paypal_settlement_count(self):
-        counts = dict(
-            self.env["finsync.paypal.settlement"]._read_group(
-                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
-            )
-        )
-        for backend in self:
-            backend.paypal_settlement_count = counts.get(backend, 0)
-
     # ------------------------------------------------------------------
     # Actions and schedule
     # ------------------------------------------------------------------
@@ -134,15 +133,6 @@ class FinsyncBackend(models.Model):
         for backend in self.filtered(lambda b: b.backend_type == "paypal"):
             backend._enqueue_paypal_pull()
         return super().action_pull_now()
-
-    def action_view_paypal_settlements(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "finsync_paypal.action_finsync_paypal_settlement"
-        )
-        action["domain"] = [("backend_id", "=", self.id)]
-        action["context"] = {}
-        return action
 
     def _enqueue_paypal_pull(self):
         self.ensure_one()
@@ -361,90 +351,14 @@ class FinsyncBackend(models.Model):
     # ------------------------------------------------------------------
     # Journals and accounts
     # ------------------------------------------------------------------
-    def _paypal_journal(self, currency):
-        """The clearing journal of ``currency``, created with the first balance in it.
-
-        Journals are never dropped. The connector row is locked (and touched) when
-        one is created, so two deliveries racing for a new currency cannot create
-        two journals: the loser fails on the lock and its job is retried.
-        """
-        self.ensure_one()
-        journal = self._paypal_find_journal(currency)
-        if journal:
-            return journal
-        self.env.cr.execute(
-            SQL("SELECT id FROM finsync_backend WHERE id = %s FOR UPDATE NOWAIT", self.id)
+    def _gateway_accounts(self):
+        if self.backend_type != "paypal":
+            return super()._gateway_accounts()
+        return self._gateway_accounts_from(
+            self.paypal_fee_account_id,
+            self.paypal_dispute_account_id,
+            self.paypal_transit_account_id,
         )
-        self.env.cr.execute(
-            SQL("UPDATE finsync_backend SET write_date = now() WHERE id = %s", self.id)
-        )
-        self.invalidate_recordset(["journal_ids"])
-        journal = self._paypal_find_journal(currency)
-        if journal:
-            return journal
-        # sudo: journals are created by accounting managers; a delivery creates the
-        # clearing journal of a new currency on the connector's behalf, and the
-        # currency must be active for its entries to post.
-        if not currency.active:
-            currency.sudo().active = True
-        journal = (
-            self.env["account.journal"]
-            .sudo()
-            .create(
-                {
-                    "name": f"{self.name} {currency.name}",
-                    "code": self._paypal_journal_code(currency),
-                    "type": "bank",
-                    "currency_id": currency.id,
-                    "company_id": self.company_id.id,
-                    "bank_statements_source": "undefined",
-                }
-            )
-        )
-        self.sudo().journal_ids = [fields.Command.link(journal.id)]
-        _logger.info(
-            "FinSync PayPal %s: journal %s created for %s", self.id, journal.id, currency.name
-        )
-        return journal.sudo(False)
-
-    def _paypal_find_journal(self, currency):
-        company_currency = self.company_id.currency_id
-        return (
-            self.sudo()
-            .journal_ids.filtered(
-                lambda j: (j.currency_id or company_currency) == currency and j.type == "bank"
-            )[:1]
-            .sudo(False)
-        )
-
-    def _paypal_journal_code(self, currency):
-        used = set(
-            self.env["account.journal"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("company_id", "=", self.company_id.id)])
-            .mapped("code")
-        )
-        base = f"P{currency.name}"[:5]
-        candidates = [base] + [f"{base[:4]}{n}" for n in range(1, 10)]
-        return next((code for code in candidates if code not in used), base)
-
-    def _paypal_accounts(self):
-        """{"fee", "dispute", "transit"} accounts of the connector, with their defaults."""
-        self.ensure_one()
-        company = self.company_id
-        fee = self.paypal_fee_account_id or self.env["account.account"].search(
-            [("company_ids", "in", company.id), ("account_type", "=", "expense")], limit=1
-        )
-        transit = self.paypal_transit_account_id or company.transfer_account_id
-        if not fee or not transit:
-            raise UserError(
-                self.env._(
-                    "PayPal connector %(name)s needs a fee account and a money in transit account.",
-                    name=self.name,
-                )
-            )
-        return {"fee": fee, "dispute": self.paypal_dispute_account_id or fee, "transit": transit}
 
     def _mark_sync_success(self):
         """Healthy PayPal connectors are marked at most once a minute.
@@ -486,9 +400,7 @@ class FinsyncBackend(models.Model):
                 }
             ]
         )
-        settlement = self.env["finsync.paypal.settlement"].search(
-            [("backend_id", "=", self.id)], limit=1
-        )
+        settlement = self.env["finsync.settlement"].search([("backend_id", "=", self.id)], limit=1)
         journal = self.env["account.journal"].search(
             [("code", "=", "FSDB"), ("company_id", "=", self.company_id.id)], limit=1
         )
@@ -527,7 +439,7 @@ class FinsyncBackend(models.Model):
                     self.env._("Event %(name)s: %(problem)s", name=event.name, problem=str(err))
                 ) from err
             currency = self.env["finsync.transaction"]._currencies_by_code({code}, event.name)[code]
-            journal = self._paypal_journal(currency)
+            journal = self._gateway_journal(currency)
             booked = sum(
                 self.env["account.bank.statement.line"]
                 .search([("journal_id", "=", journal.id)])

@@ -41,6 +41,8 @@ COUNTERPART = {
 # Money that leaves the available balance as soon as PayPal records it.
 MOVED_WHEN_PENDING = frozenset({"withdrawal", "hold", "release", "conversion"})
 MATCHED = frozenset({"payment", "payment_sent", "refund", "other"})
+# Not swept by a payout: the payouts themselves, and what PayPal did not categorise.
+NOT_IN_PAYOUT = ("withdrawal", False)
 
 
 class FinsyncTransaction(models.Model):
@@ -59,14 +61,6 @@ class FinsyncTransaction(models.Model):
         readonly=True,
         check_company=True,
         index="btree_not_null",
-    )
-    paypal_settlement_id = fields.Many2one(
-        "finsync.paypal.settlement",
-        string="PayPal Payout",
-        readonly=True,
-        index="btree_not_null",
-        check_company=True,
-        help="The PayPal payout to the bank that swept this transaction's money.",
     )
 
     # ------------------------------------------------------------------
@@ -105,7 +99,7 @@ class FinsyncTransaction(models.Model):
             tx._paypal_complete(by_id[tx.external_id])
         self._paypal_link_reversals(backend, transactions, by_id)
         transactions._paypal_post()
-        self.env["finsync.paypal.settlement"]._sync_from_transactions(
+        self.env["finsync.settlement"]._paypal_sync_payouts(
             transactions.filtered(lambda tx: tx.paypal_category == "withdrawal"), by_id
         )
         return transactions
@@ -187,9 +181,9 @@ class FinsyncTransaction(models.Model):
                 continue
             backend = tx.backend_id
             if (backend, tx.currency_id) not in journals:
-                journals[backend, tx.currency_id] = backend._paypal_journal(tx.currency_id)
+                journals[backend, tx.currency_id] = backend._gateway_journal(tx.currency_id)
             if backend not in accounts_of:
-                accounts_of[backend] = backend._paypal_accounts()
+                accounts_of[backend] = backend._gateway_accounts()
             journal, accounts = journals[backend, tx.currency_id], accounts_of[backend]
             if not tx.statement_line_id and not tx.currency_id.is_zero(tx.amount):
                 counterpart = accounts.get(COUNTERPART.get(tx.paypal_category or "other"))

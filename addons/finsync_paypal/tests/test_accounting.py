@@ -50,7 +50,7 @@ class TestPayPalAccounting(PayPalCommon):
         # 6 movements; fees on the two payments and the refund.
         self.assertEqual(len(lines), 6 + 3)
         self.assert_balanced(lines.move_id)
-        accounts = self.paypal._paypal_accounts()
+        accounts = self.paypal._gateway_accounts()
         fee_lines = lines.move_id.line_ids.filtered(lambda line: line.account_id == accounts["fee"])
         self.assertEqual(
             self.currency.compare_amounts(sum(fee_lines.mapped("balance")), 4.68 + 2.24 - 0.5), 0
@@ -63,9 +63,7 @@ class TestPayPalAccounting(PayPalCommon):
             0,
             "hold and release cancel out; the payout waits in transit",
         )
-        settlement = self.env["finsync.paypal.settlement"].search(
-            [("backend_id", "=", self.paypal.id)]
-        )
+        settlement = self.env["finsync.settlement"].search([("backend_id", "=", self.paypal.id)])
         self.assertEqual(settlement.name, payout["transaction_info"]["transaction_id"])
         self.assertEqual((settlement.amount, settlement.state), (100.0, "in_transit"))
         self.assertEqual(settlement.transaction_count, 5, "what it swept")
@@ -128,7 +126,7 @@ class TestPayPalAccounting(PayPalCommon):
         self.assertEqual(
             set(journals.currency_id.mapped("name")) | {self.code}, {"EUR", "USD", self.code}
         )
-        accounts = self.paypal._paypal_accounts()
+        accounts = self.paypal._gateway_accounts()
         expected = {
             "FS1201CHARGEBACK": accounts["dispute"],
             "FS1106REVERSAL01": accounts["dispute"],

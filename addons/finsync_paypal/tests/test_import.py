@@ -43,9 +43,7 @@ class TestPayPalImport(PayPalCommon):
         eur = self.env.ref("base.EUR")
         self.assertEqual(eur.compare_amounts(self.journal_total(eur)[0], 43.34), 0)
         self.assert_balanced(lines.move_id)
-        settlements = self.env["finsync.paypal.settlement"].search(
-            [("backend_id", "=", self.paypal.id)]
-        )
+        settlements = self.env["finsync.settlement"].search([("backend_id", "=", self.paypal.id)])
         self.assertEqual(len(settlements), 14, "fourteen withdrawals to the bank")
         self.assertEqual(set(settlements.currency_id.mapped("name")), {"EUR"})
         [event] = self._events()
@@ -96,5 +94,5 @@ class TestPayPalImport(PayPalCommon):
         wizard.action_import()
         self.assertEqual(wizard.state, "done", wizard.message)
         self.assertEqual(str(self.transactions(external_id="FSACT0001").booking_date), "2026-02-03")
-        payout = self.env["finsync.paypal.settlement"].search([("backend_id", "=", self.paypal.id)])
+        payout = self.env["finsync.settlement"].search([("backend_id", "=", self.paypal.id)])
         self.assertEqual((payout.amount, payout.currency_id.name), (1000.0, "EUR"))

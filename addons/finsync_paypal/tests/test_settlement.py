@@ -11,39 +11,26 @@ class TestPayPalSettlement(PayPalCommon):
     def setUp(self):
         super().setUp()
         self.sim = self.start_simulator()
-        self.bank_journal = self.company_data["default_journal_bank"]
 
     def _payout(self, amount="300.00"):
         self.sim.add_payment("500.00", self.code, invoice="NOBODY")
         withdrawal = self.sim.add_withdrawal(amount, self.code)
         self.deliver(self.page(*self.sim.transactions))
-        return self.env["finsync.paypal.settlement"].search(
+        return self.env["finsync.settlement"].search(
             [("name", "=", withdrawal["transaction_info"]["transaction_id"])]
         )
-
-    def _bank_line(self, amount, date, label="PAYPAL TRANSFER"):
-        line = self.env["account.bank.statement.line"].create(
-            {
-                "journal_id": self.bank_journal.id,
-                "date": date,
-                "payment_ref": label,
-                "amount": amount,
-            }
-        )
-        self.env["finsync.matching"]._match_statement_lines(line)
-        return line
 
     def test_bank_line_of_the_payout_reconciles_it_through_transit(self):
         settlement = self._payout()
         self.assertEqual((settlement.state, settlement.amount), ("in_transit", 300.0))
         self.assertEqual(settlement.transaction_count, 1)
         self.assertEqual(settlement.net_amount, 500.0 - 17.94)
-        other = self._bank_line(299.0, settlement.payout_date, "PAYPAL")
-        self.assertFalse(other.finsync_paypal_settlement_ids, "another amount is not the payout")
-        line = self._bank_line(300.0, settlement.expected_date)
+        other = self.bank_line(299.0, settlement.payout_date, "PAYPAL")
+        self.assertFalse(other.finsync_settlement_ids, "another amount is not the payout")
+        line = self.bank_line(300.0, settlement.expected_date, "PAYPAL TRANSFER")
         self.assertEqual(settlement.bank_line_id, line)
         self.assertEqual(settlement.state, "reconciled")
-        transit = self.paypal._paypal_accounts()["transit"]
+        transit = self.paypal._gateway_accounts()["transit"]
         items = (line.move_id | settlement.payout_transaction_id.statement_line_id.move_id).line_ids
         pair = items.filtered(lambda ml: ml.account_id == transit)
         self.assertEqual(len(pair), 2)
@@ -51,21 +38,21 @@ class TestPayPalSettlement(PayPalCommon):
         self.assertTrue(self.currency.is_zero(sum(pair.mapped("balance"))))
         self.assert_balanced(line.move_id)
         # The same amount again is not paid twice.
-        again = self._bank_line(300.0, settlement.expected_date)
-        self.assertFalse(again.finsync_paypal_settlement_ids)
+        again = self.bank_line(300.0, settlement.expected_date, "PAYPAL TRANSFER")
+        self.assertFalse(again.finsync_settlement_ids)
 
     def test_payout_that_never_arrives_opens_an_exception(self):
         settlement = self._payout()
         with freeze_time(settlement.payout_date.replace(day=1).replace(month=12, year=2026)):
-            overdue = self.env["finsync.paypal.settlement"]._cron_check_in_transit()
+            overdue = self.env["finsync.settlement"]._cron_check_in_transit()
         self.assertIn(settlement, overdue)
         exception = self.env["finsync.exception"].search(
-            [("dedup_key", "=", f"unmatched:finsync.paypal.settlement:{settlement.id}")]
+            [("dedup_key", "=", f"unmatched:finsync.settlement:{settlement.id}")]
         )
         self.assertEqual(exception.exception_type, "unmatched")
         self.assertIn(settlement.name, exception.name)
         self.assertEqual(settlement.aging_bucket, "late_30")
-        self._bank_line(300.0, settlement.expected_date)
+        self.bank_line(300.0, settlement.expected_date, "PAYPAL TRANSFER")
         self.assertFalse(exception.is_open, "the bank line closes it")
 
     def test_returned_payout_fails_its_settlement(self):
@@ -93,9 +80,7 @@ class TestPayPalSecurity(PayPalCommon):
         sim = self.start_simulator()
         sim.add_withdrawal("10.00", self.code)
         self.deliver(self.page(*sim.transactions))
-        settlement = self.env["finsync.paypal.settlement"].search(
-            [("backend_id", "=", self.paypal.id)]
-        )
+        settlement = self.env["finsync.settlement"].search([("backend_id", "=", self.paypal.id)])
         self.assertTrue(settlement.with_user(self.user_user).read(["amount"]))
         with self.assertRaises(AccessError):
             settlement.with_user(self.user_user).write({"bank_reference": "X"})
@@ -108,9 +93,7 @@ class TestPayPalSecurity(PayPalCommon):
             company_ids=[(6, 0, other_company.ids)],
         )
         self.assertFalse(
-            self.env["finsync.paypal.settlement"]
-            .with_user(outsider)
-            .search([("id", "=", settlement.id)])
+            self.env["finsync.settlement"].with_user(outsider).search([("id", "=", settlement.id)])
         )
 
     def test_credentials_are_for_administrators_only(self):

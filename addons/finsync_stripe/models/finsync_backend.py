@@ -64,19 +64,11 @@ class FinsyncBackend(models.Model):
         help="Webhook bodies over this size are refused before they are read.",
     )
     webhook_url = fields.Char(compute="_compute_webhook_url", string="Webhook URL")
-    settlement_grace_days = fields.Integer(
-        string="Payout Arrives Within (days)",
-        default=3,
-        help="Days after a payout's expected arrival before a missing bank line opens "
-        "an exception.",
-    )
-    settlement_count = fields.Integer(compute="_compute_settlement_count")
-
     _sql_constraints = [
         (
             "webhook_limits_positive",
-            "CHECK(webhook_tolerance > 0 AND webhook_max_kb > 0 AND settlement_grace_days >= 0)",
-            "Webhook tolerance and size must be positive, the payout grace period not negative.",
+            "CHECK(webhook_tolerance > 0 AND webhook_max_kb > 0)",
+            "Webhook tolerance and size must be positive.",
         ),
     ]
 
@@ -92,15 +84,6 @@ class FinsyncBackend(models.Model):
                 else False
             )
 
-    def _compute_settlement_count(self):
-        counts = dict(
-            self.env["finsync.settlement"]._read_group(
-                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
-            )
-        )
-        for backend in self:
-            backend.settlement_count = counts.get(backend, 0)
-
     # ------------------------------------------------------------------
     # Actions and schedule
     # ------------------------------------------------------------------
@@ -109,15 +92,6 @@ class FinsyncBackend(models.Model):
         for backend in self.filtered(lambda b: b.backend_type == "stripe"):
             backend._enqueue_stripe_pull()
         return super().action_pull_now()
-
-    def action_view_settlements(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "finsync_stripe.action_finsync_settlement"
-        )
-        action["domain"] = [("backend_id", "=", self.id)]
-        action["context"] = {}
-        return action
 
     def _enqueue_stripe_pull(self):
         self.ensure_one()
@@ -245,91 +219,18 @@ class FinsyncBackend(models.Model):
     # ------------------------------------------------------------------
     # Journals
     # ------------------------------------------------------------------
-    def _stripe_journal(self, currency):
-        """The clearing journal of ``currency``, created with the first balance in it.
+    @api.model
+    def _gateway_types(self):
+        return [*super()._gateway_types(), "stripe"]
 
-        Journals are never dropped. The connector row is locked (and touched) when
-        one is created, so two deliveries racing for a new currency cannot create
-        two journals: the loser fails on the lock and its job is retried.
-        """
-        self.ensure_one()
-        journal = self._stripe_find_journal(currency)
-        if journal:
-            return journal
-        # NO KEY UPDATE: deliveries inserting events of this connector (foreign key
-        # share locks) do not block it; only another journal creation does.
-        self.env.cr.execute(
-            SQL("SELECT id FROM finsync_backend WHERE id = %s FOR NO KEY UPDATE NOWAIT", self.id)
+    def _gateway_accounts(self):
+        if self.backend_type != "stripe":
+            return super()._gateway_accounts()
+        return self._gateway_accounts_from(
+            self.stripe_fee_account_id,
+            self.stripe_dispute_account_id,
+            self.stripe_transit_account_id,
         )
-        self.env.cr.execute(
-            SQL("UPDATE finsync_backend SET write_date = now() WHERE id = %s", self.id)
-        )
-        self.invalidate_recordset(["journal_ids"])
-        journal = self._stripe_find_journal(currency)
-        if journal:
-            return journal
-        # sudo: journals are created by accounting managers; a delivery creates the
-        # clearing journal of a new currency on the connector's behalf, and the
-        # currency must be active for its entries to post.
-        if not currency.active:
-            currency.sudo().active = True
-        journal = (
-            self.env["account.journal"]
-            .sudo()
-            .create(
-                {
-                    "name": f"{self.name} {currency.name}",
-                    "code": self._stripe_journal_code(currency),
-                    "type": "bank",
-                    "currency_id": currency.id,
-                    "company_id": self.company_id.id,
-                    "bank_statements_source": "undefined",
-                }
-            )
-        )
-        self.sudo().journal_ids = [fields.Command.link(journal.id)]
-        _logger.info(
-            "FinSync Stripe %s: journal %s created for %s", self.id, journal.id, currency.name
-        )
-        return journal.sudo(False)
-
-    def _stripe_find_journal(self, currency):
-        company_currency = self.company_id.currency_id
-        return (
-            self.sudo()
-            .journal_ids.filtered(
-                lambda j: (j.currency_id or company_currency) == currency and j.type == "bank"
-            )[:1]
-            .sudo(False)
-        )
-
-    def _stripe_journal_code(self, currency):
-        used = set(
-            self.env["account.journal"]
-            .sudo()
-            .search([("company_id", "=", self.company_id.id)])
-            .mapped("code")
-        )
-        base = f"S{currency.name}"[:5]
-        candidates = [base] + [f"{base[:4]}{n}" for n in range(1, 10)]
-        return next((code for code in candidates if code not in used), base)
-
-    def _stripe_accounts(self):
-        """(fee, dispute, transit) accounts of the connector, with their defaults."""
-        self.ensure_one()
-        company = self.company_id
-        fee = self.stripe_fee_account_id or self.env["account.account"].search(
-            [("company_ids", "in", company.id), ("account_type", "=", "expense")], limit=1
-        )
-        transit = self.stripe_transit_account_id or company.transfer_account_id
-        if not fee or not transit:
-            raise UserError(
-                self.env._(
-                    "Connector %(name)s needs a fee account and a money in transit account.",
-                    name=self.name,
-                )
-            )
-        return fee, self.stripe_dispute_account_id or fee, transit
 
     def _stripe_technical_user(self):
         """The least-privileged user webhook deliveries are stored and processed as.

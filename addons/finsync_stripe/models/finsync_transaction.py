@@ -82,7 +82,7 @@ class FinsyncTransaction(models.Model):
             tx._stripe_complete(by_id[tx.external_id])
         self._stripe_link_reversals(backend, transactions, by_id)
         transactions._stripe_post()
-        self.env["finsync.settlement"]._sync_from_transactions(
+        self.env["finsync.settlement"]._stripe_sync_payouts(
             transactions.filtered(lambda tx: tx.kind == "payout"), by_id
         )
         return transactions
@@ -158,9 +158,9 @@ class FinsyncTransaction(models.Model):
         for tx in self.filtered(lambda t: t.backend_id.backend_type == "stripe"):
             if not tx._stripe_postable():
                 continue
-            journal = tx.backend_id._stripe_journal(tx.currency_id)
-            fee_account, dispute_account, transit_account = tx.backend_id._stripe_accounts()
-            accounts = {"fee": fee_account, "dispute": dispute_account, "transit": transit_account}
+            journal = tx.backend_id._gateway_journal(tx.currency_id)
+            accounts = tx.backend_id._gateway_accounts()
+            fee_account = accounts["fee"]
             if not tx.statement_line_id and not tx.currency_id.is_zero(tx.amount):
                 counterpart = accounts.get(COUNTERPART.get(tx.kind))
                 vals_list.append(

@@ -55,7 +55,7 @@ class TestStripeAccounting(StripeCommon):
         self.assertEqual(refund.statement_line_id.amount, -20.0)
         self.assertEqual(len(lines), 6 + 3, "six movements and three fees (two charges, dispute)")
         self.assert_balanced(lines.move_id)
-        fee_account = self.stripe._stripe_accounts()[0]
+        fee_account = self.stripe._gateway_accounts()["fee"]
         fee_lines = lines.move_id.line_ids.filtered(lambda line: line.account_id == fee_account)
         expected_fees = sum(bt["fee"] for bt in self.sim.balance_transactions) / 100
         self.assertEqual(
@@ -126,7 +126,7 @@ class TestStripeAccounting(StripeCommon):
         self.env["finsync.matching"]._match_statement_lines(line)
         self.assertEqual(settlement.state, "reconciled")
         self.assertEqual(settlement.bank_line_id, line)
-        transit = self.stripe._stripe_accounts()[2]
+        transit = self.stripe._gateway_accounts()["transit"]
         transit_lines = (
             line.move_id | settlement.payout_transaction_id.statement_line_id.move_id
         ).line_ids.filtered(lambda ml: ml.account_id == transit)

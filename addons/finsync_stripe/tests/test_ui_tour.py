@@ -30,7 +30,7 @@ class TestStripePayoutTour(StripeCommon, HttpCase):
         self.env["finsync.matching"]._match_statement_lines(line)
         self.assertEqual(settlement.state, "reconciled")
         self.start_tour(
-            "/odoo/action-finsync_stripe.action_finsync_settlement",
+            "/odoo/action-finsync_gateway.action_finsync_settlement",
             "finsync_stripe_payout_tour",
             login="fs_accountant",
         )

@@ -12,21 +12,21 @@ AGING_BUCKETS = [
     ("late_8_30", "8-30 days late"),
     ("late_30", "Over 30 days late"),
 ]
+# A bank line may be dated this many days beyond the grace period (bank value dates).
+PAIRING_SLACK_DAYS = 3
 
 
-class FinsyncPaypalSettlement(models.Model):
-    """A PayPal payout to the bank: what it swept, and the bank line that received it.
+class FinsyncSettlement(models.Model):
+    """A gateway payout: the transactions it paid out, and the bank line that received it.
 
-    Same shape as ``finsync.settlement`` of finsync_stripe (field for field where
-    they mean the same), so that both can become one gateway settlement model in
-    a shared addon. A PayPal payout (T04xx) moves an amount chosen by the user
-    or the sweep schedule, not "everything since the last payout", so its
-    transactions are the ones booked since the previous payout in its currency,
-    and their net need not equal the payout.
+    Each gateway addon creates its payouts' settlements from its own transactions
+    (and links what each payout paid out); pairing with the bank line, the
+    reconciliation through money in transit, aging and overdue exceptions are
+    the same for every gateway and live here.
     """
 
-    _name = "finsync.paypal.settlement"
-    _description = "FinSync PayPal Payout"
+    _name = "finsync.settlement"
+    _description = "FinSync Settlement"
     _inherit = ["mail.thread"]
     _order = "payout_date desc, id desc"
     _check_company_auto = True
@@ -44,6 +44,7 @@ class FinsyncPaypalSettlement(models.Model):
         ondelete="restrict",
         check_company=True,
     )
+    backend_type = fields.Selection(related="backend_id.backend_type", string="Gateway")
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     payout_transaction_id = fields.Many2one(
@@ -51,17 +52,40 @@ class FinsyncPaypalSettlement(models.Model):
     )
     payout_date = fields.Date(readonly=True, index=True)
     expected_date = fields.Date(string="Expected Arrival", readonly=True, index=True)
+    gateway_status = fields.Char(
+        string="Status at the Gateway", readonly=True, help="pending, in_transit, paid, failed..."
+    )
     bank_reference = fields.Char(
-        readonly=True, help="PayPal's reference of the bank transfer, as the bank may show it."
+        readonly=True, help="The gateway's reference of the bank transfer, as the bank may show it."
     )
     amount = fields.Monetary(string="Payout Amount", readonly=True, help="What the bank receives.")
     transaction_ids = fields.One2many(
-        "finsync.transaction", "paypal_settlement_id", string="Transactions", readonly=True
+        "finsync.transaction", "settlement_id", string="Transactions", readonly=True
+    )
+    charge_ids = fields.One2many(
+        "finsync.transaction",
+        "settlement_id",
+        domain=[("kind", "=", "charge")],
+        string="Charges",
+        readonly=True,
     )
     transaction_count = fields.Integer(compute="_compute_totals", store=True)
-    gross_amount = fields.Monetary(compute="_compute_totals", store=True)
+    gross_amount = fields.Monetary(
+        compute="_compute_totals", store=True, help="Charges less refunds, disputes, adjustments."
+    )
     fee_amount = fields.Monetary(string="Fees", compute="_compute_totals", store=True)
     net_amount = fields.Monetary(compute="_compute_totals", store=True)
+    difference = fields.Monetary(
+        compute="_compute_totals",
+        store=True,
+        help="Payout amount less the net of its transactions: zero when they add up.",
+    )
+    composition_loaded = fields.Boolean(
+        string="Transactions Known",
+        readonly=True,
+        help="Whether the gateway said which transactions the payout paid out (then they "
+        "must add up to it).",
+    )
     state = fields.Selection(
         [
             ("in_transit", "In Transit"),
@@ -89,6 +113,7 @@ class FinsyncPaypalSettlement(models.Model):
     bank_journal_id = fields.Many2one(related="bank_line_id.journal_id", string="Bank Journal")
     days_late = fields.Integer(compute="_compute_aging", store=True)
     aging_bucket = fields.Selection(AGING_BUCKETS, compute="_compute_aging", store=True)
+    exception_count = fields.Integer(compute="_compute_exception_count")
 
     _sql_constraints = [
         ("payout_unique", "UNIQUE(backend_id, name)", "This payout already has a settlement."),
@@ -98,16 +123,17 @@ class FinsyncPaypalSettlement(models.Model):
     # Computes
     # ------------------------------------------------------------------
     @api.depends(
-        "transaction_ids.amount", "transaction_ids.fee_amount", "transaction_ids.paypal_category"
+        "amount", "transaction_ids.amount", "transaction_ids.fee_amount", "transaction_ids.kind"
     )
     def _compute_totals(self):
         for settlement in self:
-            txs = settlement.transaction_ids.filtered(lambda tx: tx.paypal_category != "withdrawal")
+            txs = settlement.transaction_ids.filtered(lambda tx: tx.kind != "payout")
             currency = settlement.currency_id
             settlement.transaction_count = len(txs)
             settlement.gross_amount = currency.round(sum(txs.mapped("amount")))
             settlement.fee_amount = currency.round(sum(txs.mapped("fee_amount")))
             settlement.net_amount = currency.round(settlement.gross_amount - settlement.fee_amount)
+            settlement.difference = currency.round(settlement.amount - settlement.net_amount)
 
     @api.depends("state", "expected_date")
     def _compute_aging(self):
@@ -129,98 +155,108 @@ class FinsyncPaypalSettlement(models.Model):
                 else "late_30"
             )
 
-    # ------------------------------------------------------------------
-    # From PayPal
-    # ------------------------------------------------------------------
-    @api.model
-    def _sync_from_transactions(self, withdrawals, by_id):
-        """Create the settlement of each payout (returned payouts fail theirs)."""
-        if not withdrawals:
-            return self.browse()
-        existing = {
-            (s.backend_id.id, s.name): s
-            for s in self.search(
-                [
-                    ("backend_id", "in", withdrawals.backend_id.ids),
-                    ("name", "in", withdrawals.mapped("external_id")),
-                ]
-            )
-        }
-        returned = withdrawals.filtered(lambda tx: tx.amount > 0)
-        to_create = []
-        for tx in withdrawals - returned:
-            settlement = existing.get((tx.backend_id.id, tx.external_id))
-            if settlement:
-                if tx.state == "rejected" and settlement.state == "in_transit":
-                    settlement.state = "failed"
-                continue
-            to_create.append(self._prepare_settlement(tx, by_id[tx.external_id]["paypal"]))
-        created = self.create(to_create)
-        for settlement in created:
-            settlement.payout_transaction_id.paypal_settlement_id = settlement
-        created._link_composition()
-        for tx in returned.filtered("reversed_transaction_id"):
-            failed = self.search(
-                [
-                    ("backend_id", "=", tx.backend_id.id),
-                    ("name", "=", tx.reversed_transaction_id.external_id),
-                    ("state", "=", "in_transit"),
-                ]
-            )
-            failed.write({"state": "failed"})
-            failed.message_post(
-                body=self.env._("PayPal returned the payout (%(ref)s).", ref=tx.external_id)
-            )
-        return created
+    def _exception_keys(self):
+        return [
+            f"{p}:{self._name}:{rec.id}" for rec in self for p in ("amount_mismatch", "unmatched")
+        ]
 
-    @api.model
-    def _prepare_settlement(self, tx, paypal):
-        return {
-            "name": tx.external_id,
-            "backend_id": tx.backend_id.id,
-            "company_id": tx.company_id.id,
-            "currency_id": tx.currency_id.id,
-            "payout_transaction_id": tx.id,
-            "payout_date": tx.booking_date,
-            "expected_date": tx.booking_date + timedelta(days=1),
-            "bank_reference": paypal.get("bank_reference_id"),
-            "amount": -tx.amount,
-            "state": "failed" if tx.state == "rejected" else "in_transit",
+    def _compute_exception_count(self):
+        keys = {
+            f"{prefix}:{self._name}:{rec.id}": rec.id
+            for rec in self
+            for prefix in ("amount_mismatch", "unmatched")
         }
+        counts = dict.fromkeys(self.ids, 0)
+        for exc in self.env["finsync.exception"].search(
+            [("dedup_key", "in", list(keys)), ("is_open", "=", True)]
+        ):
+            counts[keys[exc.dedup_key]] += 1
+        for settlement in self:
+            settlement.exception_count = counts[settlement.id]
 
-    def _link_composition(self):
-        """Link each payout to the transactions booked since the previous one in its currency."""
-        Transaction = self.env["finsync.transaction"]
-        for settlement in self.sorted(lambda s: (s.payout_date, s.id)):
-            Transaction.search(
-                [
-                    ("backend_id", "=", settlement.backend_id.id),
-                    ("currency_id", "=", settlement.currency_id.id),
-                    ("paypal_settlement_id", "=", False),
-                    ("paypal_category", "not in", ("withdrawal", False)),
-                    ("booking_date", "<=", settlement.payout_date),
-                    ("state", "!=", "rejected"),
-                ]
-            ).write({"paypal_settlement_id": settlement.id})
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_view_exceptions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_base.action_finsync_exception"
+        )
+        action["domain"] = [("dedup_key", "in", self._exception_keys())]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # Totals
+    # ------------------------------------------------------------------
+    def _check_totals(self):
+        """An exception for each settlement whose known transactions do not add up to it."""
+        wrong = self.filtered(
+            lambda s: s.composition_loaded and not s.currency_id.is_zero(s.difference)
+        )
+        if wrong:
+            self.env["finsync.exception"]._open_for_records(
+                "amount_mismatch",
+                wrong,
+                lambda s: {
+                    "name": self.env._(
+                        "Payout %(name)s: its transactions net %(net)s, the payout is %(amount)s",
+                        name=s.name,
+                        net=s.net_amount,
+                        amount=s.amount,
+                    ),
+                    "description": self.env._(
+                        "%(count)s transactions, gross %(gross)s, fees %(fees)s, difference "
+                        "%(diff)s %(currency)s.",
+                        count=s.transaction_count,
+                        gross=s.gross_amount,
+                        fees=s.fee_amount,
+                        diff=s.difference,
+                        currency=s.currency_id.name,
+                    ),
+                    "backend_id": s.backend_id.id,
+                    "transaction_ids": [Command.set(s.transaction_ids.ids)],
+                },
+            )
+        return wrong
 
     # ------------------------------------------------------------------
     # Bank side
     # ------------------------------------------------------------------
+    def _arrival_window(self):
+        """(first, last) day the payout's bank line may be dated.
+
+        By default the expected arrival, give or take the connector's grace
+        period and a few days of bank value dates; a gateway whose expected date
+        is a guess overrides it.
+        """
+        self.ensure_one()
+        margin = timedelta(days=self.backend_id.settlement_grace_days + PAIRING_SLACK_DAYS)
+        expected = self.expected_date or self.payout_date
+        return expected - margin, expected + margin
+
+    def _overdue_after(self):
+        """The last day the bank line may arrive before the payout is overdue."""
+        self.ensure_one()
+        expected = self.expected_date or self.payout_date
+        return expected and expected + timedelta(days=self.backend_id.settlement_grace_days)
+
     @api.model
     def _match_bank_lines(self, st_lines):
-        """Pair incoming bank lines with PayPal payouts in transit; returns the lines paired.
+        """Pair incoming bank lines with payouts in transit; returns the lines paired.
 
-        A line pairs with a payout of the same company, currency and amount whose
-        expected arrival is within the connector's grace period of the line's
-        date; when several qualify, the one whose id or bank reference, or
-        "PAYPAL", is in the line's label. Lines still ambiguous are left to the
-        matching rules.
+        A line pairs with a settlement of the same company, currency and amount
+        whose arrival window (a few days of slack either side) holds the line's
+        date; when several qualify, the one whose payout id or bank reference
+        is in the line's label, else the one whose gateway is named there
+        ("STRIPE", "PAYPAL"). Lines still ambiguous are left to the matching
+        rules. Lines of a gateway's own clearing journal are never a payout's
+        arrival, whichever gateway they belong to.
         """
-        gateway_journals = self._gateway_journals()
         incoming = st_lines.filtered(
             lambda line: line.amount > 0
             and not line.is_reconciled
-            and line.journal_id not in gateway_journals
+            and not line.journal_id.finsync_gateway_clearing
         )
         if not incoming:
             return st_lines.browse()
@@ -238,26 +274,19 @@ class FinsyncPaypalSettlement(models.Model):
         return paired
 
     @api.model
-    def _gateway_journals(self):
-        """Clearing journals of every gateway connector: their lines are no bank receipts."""
-        return (
-            self.env["finsync.backend"]
-            .sudo()
-            .search([("backend_type", "in", ("paypal", "stripe"))])
-            .journal_ids
-        )
-
-    @api.model
     def _pick_settlement(self, line, candidates, taken):
         currency = line.journal_id.currency_id or line.company_id.currency_id
+
+        def in_window(settlement):
+            first, last = settlement._arrival_window()
+            return first <= line.date <= last
+
         fitting = candidates.filtered(
             lambda s: s.id not in taken
             and s.company_id == line.company_id
             and s.currency_id == currency
             and not currency.compare_amounts(s.amount, line.amount)
-            and -1
-            <= (line.date - s.payout_date).days
-            <= s.backend_id.paypal_settlement_grace_days + 3
+            and in_window(s)
         )
         if len(fitting) > 1:
             label = (line.payment_ref or "").upper()
@@ -265,7 +294,7 @@ class FinsyncPaypalSettlement(models.Model):
                 lambda s: s.name.upper() in label
                 or (s.bank_reference and s.bank_reference.upper() in label)
             )
-            fitting = named or fitting.filtered(lambda s: "PAYPAL" in label)
+            fitting = named or fitting.filtered(lambda s: s.backend_type.upper() in label)
         return fitting if len(fitting) == 1 else self.browse()
 
     def _mark_paid(self, line):
@@ -279,12 +308,18 @@ class FinsyncPaypalSettlement(models.Model):
         self._reconcile_bank_line()
 
     def _reconcile_bank_line(self):
-        """Book the bank line against money in transit and reconcile it with the payout."""
+        """Book the bank line against money in transit and reconcile it with the payout.
+
+        The bank line's suspense line is replaced by one on the connector's money
+        in transit account, which the payout's entry in the clearing journal
+        debited: both are reconciled, and the settlement is reconciled once they
+        are. A payout not booked yet is reconciled when it is.
+        """
         for settlement in self.filtered(lambda s: s.state == "paid" and s.bank_line_id):
             payout_line = settlement.payout_transaction_id.statement_line_id
             if not payout_line:
-                continue  # the payout is not booked yet: reconciled when it is
-            transit = settlement.backend_id._paypal_accounts()["transit"]
+                continue
+            transit = settlement.backend_id._gateway_accounts()["transit"]
             st_line = settlement.bank_line_id
             _liquidity, suspense, _other = st_line._seek_for_lines()
             if suspense:
@@ -318,13 +353,16 @@ class FinsyncPaypalSettlement(models.Model):
                 if bank_txs:
                     bank_txs._transition(
                         "reconciled",
-                        reason=self.env._("PayPal payout %(name)s", name=settlement.name),
+                        reason=self.env._("Payout %(name)s", name=settlement.name),
                     )
-            self._close_overdue(settlement)
+            settlement._close_overdue()
 
-    def _close_overdue(self, settlement):
+    def _close_overdue(self):
         open_exc = self.env["finsync.exception"].search(
-            [("dedup_key", "=", f"unmatched:{self._name}:{settlement.id}"), ("is_open", "=", True)]
+            [
+                ("dedup_key", "in", [f"unmatched:{self._name}:{s.id}" for s in self]),
+                ("is_open", "=", True),
+            ]
         )
         if open_exc:
             # sudo: the bank line's posting closes what was open about it not arriving.
@@ -342,32 +380,32 @@ class FinsyncPaypalSettlement(models.Model):
         in_transit = self.search([("state", "=", "in_transit")])
         in_transit._compute_aging()
         today = fields.Date.context_today(self)
-        overdue = in_transit.filtered(
-            lambda s: s.payout_date
-            and s.payout_date + timedelta(days=s.backend_id.paypal_settlement_grace_days) < today
-        )
+        overdue = in_transit.filtered(lambda s: s._overdue_after() and s._overdue_after() < today)
         if overdue:
             self.env["finsync.exception"]._open_for_records(
                 "unmatched",
                 overdue,
                 lambda s: {
                     "name": self.env._(
-                        "PayPal payout %(name)s of %(amount)s %(currency)s has not reached "
-                        "the bank",
+                        "Payout %(name)s of %(amount)s %(currency)s (%(connector)s) has not "
+                        "reached the bank",
                         name=s.name,
                         amount=s.amount,
                         currency=s.currency_id.name,
+                        connector=s.backend_id.name,
                     ),
                     "description": self.env._(
-                        "Sent on %(date)s; no bank line of that amount within %(days)s days.",
-                        date=s.payout_date,
-                        days=s.backend_id.paypal_settlement_grace_days,
+                        "Sent on %(sent)s, expected on %(date)s; no bank line of that amount "
+                        "within %(days)s days.",
+                        sent=s.payout_date,
+                        date=s.expected_date,
+                        days=s.backend_id.settlement_grace_days,
                     ),
                     "backend_id": s.backend_id.id,
                     "transaction_ids": [Command.set(s.payout_transaction_id.ids)],
                 },
             )
         _logger.info(
-            "FinSync PayPal payouts: %d in transit, %d overdue", len(in_transit), len(overdue)
+            "FinSync settlements: %d in transit, %d overdue", len(in_transit), len(overdue)
         )
         return overdue

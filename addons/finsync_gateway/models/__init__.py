@@ -1,0 +1,8 @@
+from . import (
+    account_bank_statement_line,
+    account_journal,
+    finsync_backend,
+    finsync_matching,
+    finsync_settlement,
+    finsync_transaction,
+)

@@ -1,0 +1,181 @@
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+
+class FinsyncBackend(models.Model):
+    _inherit = "finsync.backend"
+
+    settlement_grace_days = fields.Integer(
+        string="Payout Arrives Within (days)",
+        default=3,
+        help="Days after a payout's expected arrival before a missing bank line opens "
+        "an exception.",
+    )
+    settlement_count = fields.Integer(compute="_compute_settlement_count")
+    is_payment_gateway = fields.Boolean(compute="_compute_is_payment_gateway")
+
+    _sql_constraints = [
+        (
+            "settlement_grace_not_negative",
+            "CHECK(settlement_grace_days >= 0)",
+            "The payout grace period cannot be negative.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Gateway connectors
+    # ------------------------------------------------------------------
+    @api.model
+    def _gateway_types(self):
+        """Connector types that are payment gateways (each gateway addon adds its own)."""
+        return []
+
+    @api.depends("backend_type")
+    def _compute_is_payment_gateway(self):
+        gateways = set(self._gateway_types())
+        for backend in self:
+            backend.is_payment_gateway = backend.backend_type in gateways
+
+    def _compute_settlement_count(self):
+        counts = dict(
+            self.env["finsync.settlement"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            backend.settlement_count = counts.get(backend, 0)
+
+    def action_view_settlements(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_gateway.action_finsync_settlement"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # Clearing journals
+    # ------------------------------------------------------------------
+    def _gateway_journal_prefix(self):
+        """First letter of the clearing journals' codes (S for Stripe, P for PayPal...)."""
+        self.ensure_one()
+        return (self.backend_type or "G")[:1].upper()
+
+    def _gateway_journal(self, currency):
+        """The clearing journal of ``currency``, created with the first balance in it.
+
+        Journals are never dropped. The connector row is locked (and touched) when
+        one is created, so two deliveries racing for a new currency cannot create
+        two journals: the loser fails on the lock and its job is retried. The
+        journal is flagged as a gateway clearing journal: its lines are never
+        taken for the bank receipt of any gateway's payout.
+        """
+        self.ensure_one()
+        journal = self._gateway_find_journal(currency)
+        if journal:
+            return journal
+        # NO KEY UPDATE: deliveries inserting events of this connector (foreign key
+        # share locks) do not block it; only another journal creation does.
+        self.env.cr.execute(
+            SQL("SELECT id FROM finsync_backend WHERE id = %s FOR NO KEY UPDATE NOWAIT", self.id)
+        )
+        self.env.cr.execute(
+            SQL("UPDATE finsync_backend SET write_date = now() WHERE id = %s", self.id)
+        )
+        self.invalidate_recordset(["journal_ids"])
+        journal = self._gateway_find_journal(currency)
+        if journal:
+            return journal
+        # sudo: journals are created by accounting managers; a delivery creates the
+        # clearing journal of a new currency on the connector's behalf, and the
+        # currency must be active for its entries to post.
+        if not currency.active:
+            currency.sudo().active = True
+        journal = (
+            self.env["account.journal"]
+            .sudo()
+            .create(
+                {
+                    "name": f"{self.name} {currency.name}",
+                    "code": self._gateway_journal_code(currency),
+                    "type": "bank",
+                    "currency_id": currency.id,
+                    "company_id": self.company_id.id,
+                    "bank_statements_source": "undefined",
+                    "finsync_gateway_clearing": True,
+                }
+            )
+        )
+        self.sudo().journal_ids = [fields.Command.link(journal.id)]
+        _logger.info(
+            "FinSync %s %s: journal %s created for %s",
+            self.backend_type,
+            self.id,
+            journal.id,
+            currency.name,
+        )
+        return journal.sudo(False)
+
+    def _gateway_find_journal(self, currency):
+        """The clearing journal of ``currency`` if there is one (an empty recordset if not)."""
+        company_currency = self.company_id.currency_id
+        return (
+            self.sudo()
+            .journal_ids.filtered(
+                lambda j: (j.currency_id or company_currency) == currency and j.type == "bank"
+            )[:1]
+            .sudo(False)
+        )
+
+    def _gateway_journal_code(self, currency):
+        used = set(
+            self.env["account.journal"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("company_id", "=", self.company_id.id)])
+            .mapped("code")
+        )
+        base = f"{self._gateway_journal_prefix()}{currency.name}"[:5]
+        candidates = [base] + [f"{base[:4]}{n}" for n in range(1, 10)]
+        return next((code for code in candidates if code not in used), base)
+
+    # ------------------------------------------------------------------
+    # Accounts
+    # ------------------------------------------------------------------
+    def _gateway_accounts(self):
+        """{"fee", "dispute", "transit"} accounts of the connector, with their defaults.
+
+        Each gateway addon says which of its fields hold them.
+        """
+        self.ensure_one()
+        raise UserError(
+            self.env._(
+                "Connector %(name)s (%(type)s) is not a payment gateway.",
+                name=self.name,
+                type=self.backend_type,
+            )
+        )
+
+    def _gateway_accounts_from(self, fee, dispute, transit):
+        """The accounts dictionary, defaults filled in: the first expense account for fees,
+        the fee account for disputes, the company's liquidity transfer account for transit."""
+        self.ensure_one()
+        company = self.company_id
+        fee = fee or self.env["account.account"].search(
+            [("company_ids", "in", company.id), ("account_type", "=", "expense")], limit=1
+        )
+        transit = transit or company.transfer_account_id
+        if not fee or not transit:
+            raise UserError(
+                self.env._(
+                    "Connector %(name)s needs a fee account and a money in transit account.",
+                    name=self.name,
+                )
+            )
+        return {"fee": fee, "dispute": dispute or fee, "transit": transit}
