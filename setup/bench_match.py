@@ -25,6 +25,7 @@
 import argparse
 import cProfile
 import datetime
+import importlib.util
 import json
 import os
 import pstats
@@ -41,6 +42,9 @@ from odoo.modules.registry import Registry
 OCA_MAX_LINES = 1000
 CHUNK = 1000
 INVOICE_BATCH = 500
+# Above this many invoices the loader clones them in SQL from ORM_SEED written by the ORM.
+CLONE_FROM = 5000
+ORM_SEED = 500
 
 
 def environment(cr):
@@ -116,10 +120,9 @@ def _bank_journal(env, currency):
     return journal, number
 
 
-def load_invoices(env, invoices):
-    """Partners (with their bank accounts) and posted customer invoices and credit
-    notes; the data set's number is the move's ``ref``, its payment reference the
-    ``payment_reference``. Returns the moves."""
+def _partners_and_journal(env, invoices):
+    """{partner name: res.partner} (created with their bank accounts when missing)
+    and the bench's own sales journal."""
     partner_model = env["res.partner"]
     names = {}
     for row in invoices:
@@ -149,38 +152,122 @@ def load_invoices(env, invoices):
             "default_account_id": journals[:1].default_account_id.id,
         }
     )
-    currencies = {}
-    moves = env["account.move"]
-    for start in range(0, len(invoices), INVOICE_BATCH):
-        vals_list = []
-        for row in invoices[start : start + INVOICE_BATCH]:
-            code = row["currency"] or env.company.currency_id.name
-            if code not in currencies:
-                currencies[code] = _currency(env, code, row["_where"] if "_where" in row else code)
-            amount = row["amount_total"]
-            vals_list.append(
-                {
-                    "move_type": "out_invoice" if amount > 0 else "out_refund",
-                    "journal_id": journal.id,
-                    "partner_id": existing[row["partner"]].id,
-                    "invoice_date": row["invoice_date"],
-                    "invoice_date_due": row["due_date"] or row["invoice_date"],
-                    "currency_id": currencies[code].id,
-                    "ref": row["number"],
-                    "payment_reference": row["payment_reference"] or row["number"],
-                    "invoice_line_ids": [
-                        odoo.Command.create(
-                            {"name": row["number"], "price_unit": float(abs(amount)), "tax_ids": []}
-                        )
-                    ],
-                }
+    return existing, journal
+
+
+def _invoice_vals(env, row, partners, journal, currencies):
+    code = row["currency"] or env.company.currency_id.name
+    if code not in currencies:
+        currencies[code] = _currency(env, code, row.get("_where", code))
+    amount = row["amount_total"]
+    return {
+        "move_type": "out_invoice" if amount > 0 else "out_refund",
+        "journal_id": journal.id,
+        "partner_id": partners[row["partner"]].id,
+        "invoice_date": row["invoice_date"],
+        "invoice_date_due": row["due_date"] or row["invoice_date"],
+        "currency_id": currencies[code].id,
+        "ref": row["number"],
+        "payment_reference": row["payment_reference"] or row["number"],
+        "invoice_line_ids": [
+            odoo.Command.create(
+                {"name": row["number"], "price_unit": float(abs(amount)), "tax_ids": []}
             )
-        batch = env["account.move"].create(vals_list)
+        ],
+    }
+
+
+def _orm_invoices(env, rows, partners, journal, currencies):
+    """Posted invoices for ``rows`` through Odoo's ORM, in batches."""
+    moves = env["account.move"]
+    for start in range(0, len(rows), INVOICE_BATCH):
+        batch = env["account.move"].create(
+            [
+                _invoice_vals(env, row, partners, journal, currencies)
+                for row in rows[start : start + INVOICE_BATCH]
+            ]
+        )
         batch.action_post()
         moves |= batch
-        if len(invoices) > 10 * INVOICE_BATCH and (start // INVOICE_BATCH) % 10 == 9:
+        if len(rows) > 10 * INVOICE_BATCH and (start // INVOICE_BATCH) % 10 == 9:
             log(f"  {len(moves)} invoices posted")
     return moves
+
+
+def _clone_module():
+    """``setup/bench_invoice_clone.py`` next to this file (also when a test loads
+    this file by its path)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_invoice_clone.py")
+    spec = importlib.util.spec_from_file_location("finsync_bench_invoice_clone", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_invoices(env, invoices, clone=None):
+    """Partners (with their bank accounts) and posted customer invoices and credit
+    notes; the data set's number is the move's ``ref``, its payment reference the
+    ``payment_reference``. Returns the moves.
+
+    ``clone`` (default: more than ``CLONE_FROM`` invoices): the first
+    ``ORM_SEED`` invoices (and the first credit note) go through the ORM, the
+    rest are cloned from them in SQL (``bench_invoice_clone``): the invoices
+    in the company's currency; others still go through the ORM. A cloned invoice
+    is compared column by column with the same invoice written by the ORM, and
+    every cloned entry must balance, or the run stops.
+    """
+    partners, journal = _partners_and_journal(env, invoices)
+    currencies = {}
+    if clone is None:
+        clone = len(invoices) > CLONE_FROM
+    if not clone:
+        return _orm_invoices(env, invoices, partners, journal, currencies)
+    bench_invoice_clone = _clone_module()
+    company_code = env.company.currency_id.name
+    seed, rest, types = [], [], set()
+    for row in invoices:
+        move_type = "out_invoice" if row["amount_total"] > 0 else "out_refund"
+        cloneable = (row["currency"] or company_code) == company_code
+        if cloneable and len(seed) >= ORM_SEED and move_type in types:
+            rest.append(row)
+            continue
+        seed.append(row)
+        if cloneable:
+            types.add(move_type)
+    moves = _orm_invoices(env, seed, partners, journal, currencies)
+    if not rest:
+        return moves
+    templates = {}
+    for move in moves:
+        if move.move_type not in templates and not bench_invoice_clone.check_template(env, move):
+            templates[move.move_type] = move
+    started = time.perf_counter()
+    move_ids = bench_invoice_clone.clone_invoices(env, templates, rest, partners)
+    cloned = env["account.move"].browse(move_ids)
+    log(f"  {len(rest)} invoices cloned in SQL in {time.perf_counter() - started:.1f} s")
+    unbalanced = bench_invoice_clone.unbalanced_moves(env, move_ids)
+    if unbalanced:
+        raise SystemExit(f"{unbalanced} cloned invoices do not balance")
+    by_type = {}
+    for row, move_id in zip(rest, move_ids, strict=True):
+        kind = "out_invoice" if row["amount_total"] > 0 else "out_refund"
+        kind += (
+            "_structured" if (row["payment_reference"] or row["number"]) != row["number"] else ""
+        )
+        by_type.setdefault(kind, (row, move_id))
+    for row, move_id in by_type.values():
+        differences = bench_invoice_clone.compare_with_orm(
+            env,
+            lambda row=row: _orm_invoices(env, [row], partners, journal, currencies),
+            env["account.move"].browse(move_id),
+        )
+        if differences:
+            raise SystemExit(
+                f"cloned invoice {row['number']} differs from the ORM's: {differences}"
+            )
+    checked = ", ".join(row["number"] for row, _move_id in by_type.values())
+    log(f"  cloned invoices checked against the ORM's: {checked}")
+    return moves | cloned
 
 
 def import_statement(env, lines):
@@ -479,7 +566,7 @@ def bench_match(args):
     with registry.cursor() as cr:
         env = environment(cr)
         env["finsync.match.rule"].search([]).active = False  # posting without matching
-        load_invoices(env, invoices)
+        load_invoices(env, invoices, clone=args.clone)
         loaded = time.perf_counter()
         tx_ids = import_statement(env, lines).ids
     ingested = time.perf_counter()
@@ -562,6 +649,12 @@ def main(argv=None):
     parser.add_argument("--jobs", action="store_true", help="match through queue jobs")
     parser.add_argument("--chunk", type=int, default=CHUNK, help="lines per job")
     parser.add_argument("--no-oca", action="store_true", help="skip OCA's run")
+    parser.add_argument(
+        "--clone",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"clone invoices in SQL from {ORM_SEED} the ORM wrote (default: over {CLONE_FROM})",
+    )
     parser.add_argument("--profile", help="write FinSync matching's cProfile stats here")
     parser.add_argument("--db", required=True)
     parser.add_argument("--oca-db", required=True)

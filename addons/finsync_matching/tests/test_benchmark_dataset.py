@@ -59,6 +59,85 @@ class TestBenchmarkDataset(FinsyncCommon):
         self.assertEqual(rows["FX08"]["auto_reconciled"], "")
         self.assertEqual(rows["FX08"]["exception"], "ambiguous")
 
+    def test_cloned_invoices_are_the_orms_and_match_as_labelled(self):
+        """The bench's SQL loader (``--clone``): 3 invoices through the ORM, 8 cloned;
+        the loader itself compares a clone with the ORM's invoice column by column
+        (and stops otherwise); the clones are open, balanced, numbered on, and
+        matching reconciles them as labelled."""
+        bench = load_bench()
+        bench.ORM_SEED = 3
+        clone = bench._clone_module()
+        invoices, lines = read_dataset(FIXTURE)
+        bench.bench_rule(self.env)
+        moves = bench.load_invoices(self.env, invoices, clone=True)
+        self.assertEqual(len(moves), 11)
+        by_ref = {move.ref: move for move in moves}
+        self.assertEqual(set(by_ref), {row["number"] for row in invoices})
+        self.assertEqual(set(moves.mapped("state")), {"posted"})
+        self.assertEqual(set(moves.mapped("payment_state")), {"not_paid"})
+        self.assertEqual(len(set(moves.mapped("name"))), 11)
+        for row in invoices:
+            move = by_ref[row["number"]]
+            self.assertEqual(move.partner_id.name, row["partner"])
+            self.assertEqual(move.payment_reference, row["payment_reference"])
+            self.assertEqual(move.invoice_date_due, row["due_date"])
+            self.assertEqual(
+                move.currency_id.compare_amounts(
+                    move.amount_residual_signed, float(row["amount_total"])
+                ),
+                0,
+                row["number"],
+            )
+        self.assertEqual(clone.unbalanced_moves(self.env, moves.ids), 0)
+        # Clones continue the ORM's names, without gaps (the credit note has its own).
+        invoices_only = moves.filtered(lambda m: m.move_type == "out_invoice")
+        self.assertEqual(len(set(invoices_only.mapped("sequence_prefix"))), 1)
+        numbers = sorted(invoices_only.mapped("sequence_number"))
+        self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 10)))
+
+        transactions = bench.import_statement(self.env, lines)
+        transactions._post_statement_lines()
+        st_line_ids = transactions.statement_line_id.ids
+        scored = score(lines, bench.finsync_outcomes(self.env, st_line_ids))
+        self.assertEqual((scored["precision"], scored["recall"]), (1.0, 1.0))
+        self.assertEqual((scored["expected"], scored["auto"]), (8, 8))
+        self.assertEqual(bench.ledger_checks(self.env, st_line_ids), (0, 0))
+        self.assertEqual(by_ref["INV/2026/00104"].payment_state, "paid")
+
+    def test_clone_checks_catch_a_wrong_row(self):
+        """The loader's checks are not blind: a clone whose residual differs from
+        the ORM's, and an entry that does not balance, are reported."""
+        bench = load_bench()
+        bench.ORM_SEED = 3
+        clone = bench._clone_module()
+        invoices, _lines = read_dataset(FIXTURE)
+        moves = bench.load_invoices(self.env, invoices, clone=True)
+        partners, journal = bench._partners_and_journal(self.env, invoices)
+        row = invoices[-1]
+        move = moves.filtered(lambda m: m.ref == row["number"])
+        self.env.flush_all()
+        self.env.cr.execute(
+            """UPDATE account_move_line SET amount_residual = amount_residual + 1
+                WHERE move_id = %s AND display_type = 'payment_term'""",
+            [move.id],
+        )
+        differences = clone.compare_with_orm(
+            self.env,
+            lambda: bench._orm_invoices(self.env, [row], partners, journal, {}),
+            move,
+        )
+        self.assertEqual(
+            [(table, kind, column) for table, kind, column, _clone, _orm in differences],
+            [("account_move_line", "payment_term", "amount_residual")],
+        )
+        self.assertEqual(clone.unbalanced_moves(self.env, moves.ids), 0)
+        self.env.cr.execute(
+            """UPDATE account_move_line SET balance = balance + 1, debit = debit + 1
+                WHERE move_id = %s AND display_type = 'payment_term'""",
+            [move.id],
+        )
+        self.assertEqual(clone.unbalanced_moves(self.env, moves.ids), 1)
+
     def test_a_wrong_automatic_match_costs_precision(self):
         _invoices, lines = read_dataset(FIXTURE)
         outcomes = {
