@@ -17,6 +17,18 @@ class FinsyncBackend(models.Model):
         "an exception.",
     )
     settlement_count = fields.Integer(compute="_compute_settlement_count")
+    webhook_rejected_count = fields.Integer(
+        string="Rejected Deliveries",
+        readonly=True,
+        copy=False,
+        help="Webhook deliveries refused because the gateway's signature or confirmation "
+        "was missing, wrong or expired.",
+    )
+    webhook_max_kb = fields.Integer(
+        string="Largest Delivery (KB)",
+        default=512,
+        help="Webhook bodies over this size are refused before they are read.",
+    )
     is_payment_gateway = fields.Boolean(compute="_compute_is_payment_gateway")
 
     _sql_constraints = [
@@ -24,6 +36,11 @@ class FinsyncBackend(models.Model):
             "settlement_grace_not_negative",
             "CHECK(settlement_grace_days >= 0)",
             "The payout grace period cannot be negative.",
+        ),
+        (
+            "webhook_max_kb_positive",
+            "CHECK(webhook_max_kb > 0)",
+            "The largest webhook delivery must be positive.",
         ),
     ]
 
@@ -179,3 +196,68 @@ class FinsyncBackend(models.Model):
                 )
             )
         return {"fee": fee, "dispute": dispute or fee, "transit": transit}
+
+    # ------------------------------------------------------------------
+    # Webhooks, health, technical user
+    # ------------------------------------------------------------------
+    def _gateway_count_rejection(self, reason):
+        """Count a refused delivery on the connector; logged without payload or headers."""
+        self.ensure_one()
+        # Atomic increment: concurrent refusals each count once.
+        self.env.cr.execute(
+            SQL(
+                "UPDATE finsync_backend SET webhook_rejected_count = "
+                "COALESCE(webhook_rejected_count, 0) + 1 WHERE id = %s",
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["webhook_rejected_count"])
+        _logger.warning(
+            "FinSync %s webhook refused for backend %s: %s", self.backend_type, self.id, reason
+        )
+
+    def _gateway_technical_user(self, xmlid):
+        """The least-privileged user webhook deliveries are stored and processed as.
+
+        ``xmlid`` names the gateway's technical user, a FinSync accountant
+        (never an admin); it is added to the connector's company on first use.
+        """
+        self.ensure_one()
+        user = self.env.ref(xmlid).sudo()
+        if self.company_id not in user.company_ids:
+            # sudo: the technical user follows the connectors it serves.
+            user.write({"company_ids": [fields.Command.link(self.company_id.id)]})
+        return user
+
+    def _gateway_pull_failed(self, message, gateway):
+        """Mark the connector failing and open a ``sync_failed`` exception naming it."""
+        self._mark_sync_failure(message)
+        self.env["finsync.exception"]._open_for_records(
+            "sync_failed",
+            self,
+            lambda backend: {
+                "name": self.env._(
+                    "%(gateway)s refused the pull of %(name)s", gateway=gateway, name=backend.name
+                ),
+                "description": message,
+                "backend_id": backend.id,
+            },
+        )
+        return message
+
+    def _mark_sync_success(self):
+        """Healthy gateway connectors are marked at most once a minute.
+
+        Every processed webhook reports success; rewriting the connector row each
+        time would make concurrent jobs collide on it (and retry) for nothing.
+        """
+        recent = fields.Datetime.subtract(fields.Datetime.now(), minutes=1)
+        gateways = set(self._gateway_types())
+        fresh = self.filtered(
+            lambda b: b.backend_type in gateways
+            and b.health == "ok"
+            and not b.last_error
+            and b.last_sync_date
+            and b.last_sync_date >= recent
+        )
+        return super(FinsyncBackend, self - fresh)._mark_sync_success()

@@ -1,4 +1,8 @@
 from odoo import fields, models
+from odoo.tools import SQL
+
+# Fewer plain lines than this are posted through the ORM (see _gateway_create_lines).
+BULK_MIN_LINES = 20
 
 
 class FinsyncTransaction(models.Model):
@@ -12,3 +16,96 @@ class FinsyncTransaction(models.Model):
         check_company=True,
         help="The gateway payout that paid this transaction out.",
     )
+
+    # ------------------------------------------------------------------
+    # What every gateway does with the transactions of an event
+    # ------------------------------------------------------------------
+    def _gateway_lock(self, transactions):
+        """Lock the rows: two deliveries about one transaction never post it twice.
+
+        NO KEY UPDATE: inserts referencing the transactions (their history) are not
+        blocked; NOWAIT: the loser fails at once and its job is retried.
+        """
+        if transactions:
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM finsync_transaction WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
+                    tuple(transactions.ids),
+                )
+            )
+            transactions.invalidate_recordset()
+
+    def _gateway_link_reversals(self, backend, transactions, reverses):
+        """Link each transaction to the one it reverses.
+
+        ``reverses`` maps a transaction's external id to the external id of the
+        transaction it reverses (refunds, chargebacks, returned payouts).
+        """
+        wanted = {
+            tx: reverses[tx.external_id]
+            for tx in transactions
+            if reverses.get(tx.external_id) and not tx.reversed_transaction_id
+        }
+        if not wanted:
+            return
+        originals = {
+            tx.external_id: tx
+            for tx in self.search(
+                [("backend_id", "=", backend.id), ("external_id", "in", list(set(wanted.values())))]
+            )
+        }
+        for tx, original_id in wanted.items():
+            if original_id in originals:
+                tx.reversed_transaction_id = originals[original_id]
+
+    # ------------------------------------------------------------------
+    # Posting to the clearing journal
+    # ------------------------------------------------------------------
+    def _gateway_line_vals(self, journal, key, amount, counterpart, label=None):
+        """A clearing journal line of this transaction, keyed ``key`` in the journal.
+
+        ``counterpart``: the account the line is booked against (none: the
+        suspense account, where the matching engine looks for the invoice).
+        """
+        label = label or self.remittance or self.bank_reference or self.external_id
+        vals = {
+            "journal_id": journal.id,
+            "date": self.booking_date,
+            "payment_ref": label[:2000],
+            "amount": amount,
+            "partner_name": self.counterparty_name,
+            "finsync_import_id": key,
+        }
+        if counterpart:
+            vals["counterpart_account_id"] = counterpart.id
+        return vals
+
+    def _gateway_create_lines(self, vals_list):
+        """Posted statement lines for ``vals_list``, in its order.
+
+        A pulled page or a report brings many lines left in the suspense account
+        for the matching engine: they go through finsync_bank's set-based
+        posting, which writes the rows Odoo's ``create`` would (and falls back to
+        it whenever the result is not certain). A webhook brings one or two:
+        those, and lines booked against an account (fees, disputes, payouts), go
+        through ``create``, whose numbering waits for a concurrent job instead of
+        failing it (the set-based path would retry the job after a numbering
+        conflict, which concurrent webhook jobs on one journal hit all the time).
+        """
+        StLine = self.env["account.bank.statement.line"].with_context(tracking_disable=True)
+        plain = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" not in vals]
+        if len(plain) < BULK_MIN_LINES:
+            plain = []
+        in_bulk = set(plain)
+        other = [i for i in range(len(vals_list)) if i not in in_bulk]
+        ids = {}
+        if plain:
+            created = self.env["finsync.statement.line.bulk"]._create_posted(
+                [vals_list[i] for i in plain]
+            )
+            ids.update(zip(plain, created.ids, strict=True))
+        if other:
+            created = StLine.create([vals_list[i] for i in other])
+            ids.update(zip(other, created.ids, strict=True))
+        return StLine.browse([ids[i] for i in range(len(vals_list))])

@@ -4,7 +4,6 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
@@ -70,17 +69,8 @@ class FinsyncBackend(models.Model):
         "release and currency conversions meet; the company's liquidity transfer account "
         "when empty. Must allow reconciliation.",
     )
-    paypal_webhook_rejected_count = fields.Integer(
-        string="Rejected PayPal Deliveries",
-        readonly=True,
-        copy=False,
-        help="Webhook deliveries PayPal did not confirm as its own.",
-    )
-    paypal_webhook_max_kb = fields.Integer(
-        string="Largest PayPal Delivery (KB)",
-        default=512,
-        help="Webhook bodies over this size are refused before they are read.",
-    )
+    # The name the webhook controller reads the size limit by.
+    paypal_webhook_max_kb = fields.Integer(related="webhook_max_kb", readonly=False)
     paypal_webhook_url = fields.Char(
         compute="_compute_paypal_webhook_url", string="PayPal Webhook URL"
     )
@@ -94,9 +84,8 @@ class FinsyncBackend(models.Model):
     _sql_constraints = [
         (
             "paypal_limits_positive",
-            "CHECK(paypal_webhook_max_kb > 0 "
-            "AND paypal_lookback_hours >= 0 AND paypal_first_pull_days > 0)",
-            "PayPal's webhook size and first pull must be positive, its look-back not negative.",
+            "CHECK(paypal_lookback_hours >= 0 AND paypal_first_pull_days > 0)",
+            "PayPal's first pull must be positive, its look-back not negative.",
         ),
     ]
 
@@ -302,17 +291,7 @@ class FinsyncBackend(models.Model):
         )
 
     def _paypal_pull_failed(self, message):
-        self._mark_sync_failure(message)
-        self.env["finsync.exception"]._open_for_records(
-            "sync_failed",
-            self,
-            lambda backend: {
-                "name": self.env._("PayPal refused the pull of %(name)s", name=backend.name),
-                "description": message,
-                "backend_id": backend.id,
-            },
-        )
-        return message
+        return self._gateway_pull_failed(message, "PayPal")
 
     # ------------------------------------------------------------------
     # Webhooks
@@ -323,30 +302,12 @@ class FinsyncBackend(models.Model):
         return (self._get_secret("webhook_secret") or "").strip()
 
     def _paypal_count_rejection(self, reason):
-        """Count a refused delivery on the connector; logged without payload or headers."""
-        self.ensure_one()
-        # Atomic increment: concurrent refusals each count once.
-        self.env.cr.execute(
-            SQL(
-                "UPDATE finsync_backend SET paypal_webhook_rejected_count = "
-                "COALESCE(paypal_webhook_rejected_count, 0) + 1 WHERE id = %s",
-                self.id,
-            )
-        )
-        self.invalidate_recordset(["paypal_webhook_rejected_count"])
-        _logger.warning("FinSync PayPal webhook refused for backend %s: %s", self.id, reason)
+        """Count a refused delivery (the webhook controller's name for it)."""
+        return self._gateway_count_rejection(reason)
 
     def _paypal_technical_user(self):
-        """The least-privileged user webhook deliveries are stored and processed as.
-
-        A FinSync accountant of the connector's company (added to it on first use).
-        """
-        self.ensure_one()
-        user = self.env.ref("finsync_paypal.user_finsync_paypal").sudo()
-        if self.company_id not in user.company_ids:
-            # sudo: the technical user follows the connectors it serves.
-            user.write({"company_ids": [fields.Command.link(self.company_id.id)]})
-        return user
+        """The FinSync accountant PayPal's deliveries are stored and processed as."""
+        return self._gateway_technical_user("finsync_paypal.user_finsync_paypal")
 
     # ------------------------------------------------------------------
     # Journals and accounts
@@ -359,22 +320,6 @@ class FinsyncBackend(models.Model):
             self.paypal_dispute_account_id,
             self.paypal_transit_account_id,
         )
-
-    def _mark_sync_success(self):
-        """Healthy PayPal connectors are marked at most once a minute.
-
-        Every processed webhook reports success; rewriting the connector row each
-        time would make concurrent jobs collide on it (and retry) for nothing.
-        """
-        recent = fields.Datetime.subtract(fields.Datetime.now(), minutes=1)
-        fresh = self.filtered(
-            lambda b: b.backend_type == "paypal"
-            and b.health == "ok"
-            and not b.last_error
-            and b.last_sync_date
-            and b.last_sync_date >= recent
-        )
-        return super(FinsyncBackend, self - fresh)._mark_sync_success()
 
     # ------------------------------------------------------------------
     # Demo

@@ -1,12 +1,8 @@
 import logging
 
 from odoo import fields, models
-from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
-
-# Fewer plain lines than this are posted through the ORM (see _paypal_create_lines).
-BULK_MIN_LINES = 20
 
 CATEGORIES = [
     ("payment", "Payment received"),
@@ -94,27 +90,17 @@ class FinsyncTransaction(models.Model):
         transactions = self.search(
             [("backend_id", "=", backend.id), ("external_id", "in", list(by_id))]
         )
-        self._paypal_lock(transactions)
+        self._gateway_lock(transactions)
         for tx in transactions:
             tx._paypal_complete(by_id[tx.external_id])
-        self._paypal_link_reversals(backend, transactions, by_id)
+        self._gateway_link_reversals(
+            backend, transactions, {key: vals["paypal"]["reverses"] for key, vals in by_id.items()}
+        )
         transactions._paypal_post()
         self.env["finsync.settlement"]._paypal_sync_payouts(
             transactions.filtered(lambda tx: tx.paypal_category == "withdrawal"), by_id
         )
         return transactions
-
-    def _paypal_lock(self, transactions):
-        """Lock the rows: two deliveries about one payment never post it twice."""
-        if transactions:
-            self.env.flush_all()
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM finsync_transaction WHERE id IN %s FOR UPDATE NOWAIT",
-                    tuple(transactions.ids),
-                )
-            )
-            transactions.invalidate_recordset()
 
     def _paypal_complete(self, vals):
         paypal = vals["paypal"]
@@ -130,24 +116,6 @@ class FinsyncTransaction(models.Model):
             updates["amount"] = float(vals["amount"])
         if updates:
             self.write(updates)
-
-    def _paypal_link_reversals(self, backend, transactions, by_id):
-        wanted = {
-            tx: by_id[tx.external_id]["paypal"]["reverses"]
-            for tx in transactions
-            if by_id[tx.external_id]["paypal"]["reverses"] and not tx.reversed_transaction_id
-        }
-        if not wanted:
-            return
-        originals = {
-            tx.external_id: tx
-            for tx in self.search(
-                [("backend_id", "=", backend.id), ("external_id", "in", list(set(wanted.values())))]
-            )
-        }
-        for tx, original_id in wanted.items():
-            if original_id in originals:
-                tx.reversed_transaction_id = originals[original_id]
 
     # ------------------------------------------------------------------
     # Posting to the clearing journal
@@ -188,7 +156,7 @@ class FinsyncTransaction(models.Model):
             if not tx.statement_line_id and not tx.currency_id.is_zero(tx.amount):
                 counterpart = accounts.get(COUNTERPART.get(tx.paypal_category or "other"))
                 vals_list.append(
-                    tx._paypal_line_vals(
+                    tx._gateway_line_vals(
                         journal, f"paypal:{tx.external_id}", tx.amount, counterpart
                     )
                 )
@@ -199,18 +167,18 @@ class FinsyncTransaction(models.Model):
                 and not tx.currency_id.is_zero(tx.fee_amount)
             ):
                 vals_list.append(
-                    tx._paypal_line_vals(
+                    tx._gateway_line_vals(
                         journal,
                         f"paypal:{tx.external_id}:fee",
                         -tx.fee_amount,
                         accounts["fee"],
-                        fee=True,
+                        label=self.env._("PayPal fee %(ref)s", ref=tx.external_id),
                     )
                 )
                 owners.append((tx, "paypal_fee_line_id"))
         if not vals_list:
             return self.env["account.bank.statement.line"]
-        lines = self._paypal_create_lines(vals_list)
+        lines = self._gateway_create_lines(vals_list)
         for (tx, field_name), line in zip(owners, lines, strict=True):
             tx[field_name] = line
         to_match = self.env["account.bank.statement.line"].union(
@@ -224,49 +192,3 @@ class FinsyncTransaction(models.Model):
             self.env["finsync.matching"]._match_statement_lines(to_match)
         _logger.info("FinSync PayPal: %d lines booked", len(lines))
         return lines
-
-    def _paypal_create_lines(self, vals_list):
-        """Statement lines in the order of ``vals_list``.
-
-        A pulled page or a report brings many lines left in the suspense account
-        for the matching engine (payments, refunds): they go through
-        finsync_bank's set-based posting, which writes the rows Odoo's
-        ``create`` would (and falls back to it whenever the result is not
-        certain: a foreign-currency journal, a lock date...). A webhook brings
-        one or two: those, and lines booked against another account, go through
-        ``create``, whose numbering waits for a concurrent job instead of failing
-        it (the set-based path retries the job after a numbering conflict, which
-        concurrent webhook jobs on one journal would hit all the time).
-        """
-        StLine = self.env["account.bank.statement.line"].with_context(tracking_disable=True)
-        plain = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" not in vals]
-        if len(plain) < BULK_MIN_LINES:
-            plain = []
-        in_bulk = set(plain)
-        other = [i for i in range(len(vals_list)) if i not in in_bulk]
-        ids = {}
-        if plain:
-            created = self.env["finsync.statement.line.bulk"]._create_posted(
-                [vals_list[i] for i in plain]
-            )
-            ids.update(zip(plain, created.ids, strict=True))
-        if other:
-            created = StLine.create([vals_list[i] for i in other])
-            ids.update(zip(other, created.ids, strict=True))
-        return StLine.browse([ids[i] for i in range(len(vals_list))])
-
-    def _paypal_line_vals(self, journal, key, amount, counterpart, fee=False):
-        label = self.remittance or self.bank_reference or self.external_id
-        if fee:
-            label = self.env._("PayPal fee %(ref)s", ref=self.external_id)
-        vals = {
-            "journal_id": journal.id,
-            "date": self.booking_date,
-            "payment_ref": label[:2000],
-            "amount": amount,
-            "partner_name": self.counterparty_name,
-            "finsync_import_id": key,
-        }
-        if counterpart:
-            vals["counterpart_account_id"] = counterpart.id
-        return vals

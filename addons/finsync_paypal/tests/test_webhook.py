@@ -70,7 +70,7 @@ class TestPayPalWebhook(PayPalCommon, HttpCase):
             "body changed": headers,
             "no headers": {},
         }
-        with self.assertLogs("odoo.addons.finsync_paypal", level="WARNING") as logs:
+        with self.assertLogs("odoo.addons", level="WARNING") as logs:
             for name, case_headers in cases.items():
                 with self.subTest(name):
                     body = (
@@ -79,7 +79,7 @@ class TestPayPalWebhook(PayPalCommon, HttpCase):
                     self.assertEqual(self._post(body=body, headers=case_headers).status_code, 400)
         self.assertFalse(self._events(), "nothing stored")
         self.paypal.invalidate_recordset()
-        self.assertEqual(self.paypal.paypal_webhook_rejected_count, len(cases))
+        self.assertEqual(self.paypal.webhook_rejected_count, len(cases))
         output = "\n".join(logs.output)
         self.assertNotIn(self.payment["transaction_info"]["transaction_id"], output)
         self.assertNotIn(headers["PAYPAL-TRANSMISSION-SIG"], output)
@@ -99,10 +99,10 @@ class TestPayPalWebhook(PayPalCommon, HttpCase):
         self.assertEqual(self._post().status_code, 200, "PayPal's redelivery is accepted")
 
     def test_oversize_unknown_and_unreadable(self):
-        self.paypal.paypal_webhook_max_kb = 1
+        self.paypal.webhook_max_kb = 1
         body = json.dumps(dict(self.event, padding="x" * 2048)).encode()
         self.assertEqual(self._post(body=body).status_code, 413)
-        self.paypal.paypal_webhook_max_kb = 512
+        self.paypal.webhook_max_kb = 512
         self.assertEqual(self._post(backend=self.backend).status_code, 404, "a generic connector")
         missing = self.env["finsync.backend"].browse(987654)
         self.assertEqual(self._post(backend=missing).status_code, 404)

@@ -3,7 +3,6 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
@@ -47,28 +46,17 @@ class FinsyncBackend(models.Model):
         help="Where a payout waits between leaving Stripe and arriving in the bank; the "
         "company's liquidity transfer account when empty. Must allow reconciliation.",
     )
-    webhook_rejected_count = fields.Integer(
-        string="Rejected Deliveries",
-        readonly=True,
-        copy=False,
-        help="Webhook deliveries refused for a missing, wrong or expired signature.",
-    )
     webhook_tolerance = fields.Integer(
         string="Signature Tolerance (s)",
         default=DEFAULT_TOLERANCE,
         help="How far the signed timestamp may be from now, in seconds.",
     )
-    webhook_max_kb = fields.Integer(
-        string="Largest Delivery (KB)",
-        default=512,
-        help="Webhook bodies over this size are refused before they are read.",
-    )
     webhook_url = fields.Char(compute="_compute_webhook_url", string="Webhook URL")
     _sql_constraints = [
         (
             "webhook_limits_positive",
-            "CHECK(webhook_tolerance > 0 AND webhook_max_kb > 0)",
-            "Webhook tolerance and size must be positive.",
+            "CHECK(webhook_tolerance > 0)",
+            "The webhook signature tolerance must be positive.",
         ),
     ]
 
@@ -182,17 +170,7 @@ class FinsyncBackend(models.Model):
         return event
 
     def _stripe_pull_failed(self, message):
-        self._mark_sync_failure(message)
-        self.env["finsync.exception"]._open_for_records(
-            "sync_failed",
-            self,
-            lambda backend: {
-                "name": self.env._("Stripe refused the pull of %(name)s", name=backend.name),
-                "description": message,
-                "backend_id": backend.id,
-            },
-        )
-        return message
+        return self._gateway_pull_failed(message, "Stripe")
 
     # ------------------------------------------------------------------
     # Webhooks
@@ -203,18 +181,8 @@ class FinsyncBackend(models.Model):
         return split_secrets(self._get_secret("webhook_secret"))
 
     def _stripe_count_rejection(self, reason):
-        """Count a refused delivery on the connector; logged without payload or header."""
-        self.ensure_one()
-        # Atomic increment: concurrent refusals each count once.
-        self.env.cr.execute(
-            SQL(
-                "UPDATE finsync_backend SET webhook_rejected_count = "
-                "COALESCE(webhook_rejected_count, 0) + 1 WHERE id = %s",
-                self.id,
-            )
-        )
-        self.invalidate_recordset(["webhook_rejected_count"])
-        _logger.warning("FinSync Stripe webhook refused for backend %s: %s", self.id, reason)
+        """Count a refused delivery (the webhook controller's name for it)."""
+        return self._gateway_count_rejection(reason)
 
     # ------------------------------------------------------------------
     # Journals
@@ -233,17 +201,8 @@ class FinsyncBackend(models.Model):
         )
 
     def _stripe_technical_user(self):
-        """The least-privileged user webhook deliveries are stored and processed as.
-
-        It is a FinSync accountant of the connector's company (added to it on
-        first use).
-        """
-        self.ensure_one()
-        user = self.env.ref("finsync_stripe.user_finsync_stripe").sudo()
-        if self.company_id not in user.company_ids:
-            # sudo: the technical user follows the connectors it serves.
-            user.write({"company_ids": [fields.Command.link(self.company_id.id)]})
-        return user
+        """The FinSync accountant Stripe's deliveries are stored and processed as."""
+        return self._gateway_technical_user("finsync_stripe.user_finsync_stripe")
 
     def _load_stripe_demo_data(self):
         """The simulator's demo story as webhook events, and the bank line of its first payout."""
@@ -292,19 +251,3 @@ class FinsyncBackend(models.Model):
             )
             self.env["finsync.matching"]._match_statement_lines(line)
         return True
-
-    def _mark_sync_success(self):
-        """Healthy Stripe connectors are marked at most once a minute.
-
-        Every processed webhook reports success; rewriting the connector row each
-        time would make concurrent jobs collide on it (and retry) for nothing.
-        """
-        recent = fields.Datetime.subtract(fields.Datetime.now(), minutes=1)
-        fresh = self.filtered(
-            lambda b: b.backend_type == "stripe"
-            and b.health == "ok"
-            and not b.last_error
-            and b.last_sync_date
-            and b.last_sync_date >= recent
-        )
-        return super(FinsyncBackend, self - fresh)._mark_sync_success()

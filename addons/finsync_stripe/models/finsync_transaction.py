@@ -1,12 +1,8 @@
 import logging
 
 from odoo import fields, models
-from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
-
-# Fewer plain lines than this are posted through the ORM (see _stripe_create_lines).
-BULK_MIN_LINES = 20
 
 # What a Stripe transaction's main line is booked against (None: the suspense
 # account, where the matching engine looks for the invoice).
@@ -77,27 +73,17 @@ class FinsyncTransaction(models.Model):
         transactions = self.search(
             [("backend_id", "=", backend.id), ("external_id", "in", list(by_id))]
         )
-        self._stripe_lock(transactions)
+        self._gateway_lock(transactions)
         for tx in transactions:
             tx._stripe_complete(by_id[tx.external_id])
-        self._stripe_link_reversals(backend, transactions, by_id)
+        self._gateway_link_reversals(
+            backend, transactions, {key: vals["stripe"]["reverses"] for key, vals in by_id.items()}
+        )
         transactions._stripe_post()
         self.env["finsync.settlement"]._stripe_sync_payouts(
             transactions.filtered(lambda tx: tx.kind == "payout"), by_id
         )
         return transactions
-
-    def _stripe_lock(self, transactions):
-        """Lock the rows: two deliveries about one charge never post it twice."""
-        if transactions:
-            self.env.flush_all()
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM finsync_transaction WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
-                    tuple(transactions.ids),
-                )
-            )
-            transactions.invalidate_recordset()
 
     def _stripe_complete(self, vals):
         stripe = vals["stripe"]
@@ -113,24 +99,6 @@ class FinsyncTransaction(models.Model):
             updates["value_date"] = vals["value_date"]
         if updates:
             self.write(updates)
-
-    def _stripe_link_reversals(self, backend, transactions, by_id):
-        wanted = {
-            tx: by_id[tx.external_id]["stripe"]["reverses"]
-            for tx in transactions
-            if by_id[tx.external_id]["stripe"]["reverses"] and not tx.reversed_transaction_id
-        }
-        if not wanted:
-            return
-        originals = {
-            tx.external_id: tx
-            for tx in self.search(
-                [("backend_id", "=", backend.id), ("external_id", "in", list(set(wanted.values())))]
-            )
-        }
-        for tx, original_id in wanted.items():
-            if original_id in originals:
-                tx.reversed_transaction_id = originals[original_id]
 
     # ------------------------------------------------------------------
     # Posting to the clearing journal
@@ -164,7 +132,7 @@ class FinsyncTransaction(models.Model):
             if not tx.statement_line_id and not tx.currency_id.is_zero(tx.amount):
                 counterpart = accounts.get(COUNTERPART.get(tx.kind))
                 vals_list.append(
-                    tx._stripe_line_vals(journal, tx.external_id, tx.amount, counterpart)
+                    tx._gateway_line_vals(journal, tx.external_id, tx.amount, counterpart)
                 )
                 owners.append((tx, "statement_line_id"))
             if (
@@ -173,14 +141,18 @@ class FinsyncTransaction(models.Model):
                 and not tx.currency_id.is_zero(tx.fee_amount)
             ):
                 vals_list.append(
-                    tx._stripe_line_vals(
-                        journal, f"{tx.external_id}:fee", -tx.fee_amount, fee_account, "fee"
+                    tx._gateway_line_vals(
+                        journal,
+                        f"{tx.external_id}:fee",
+                        -tx.fee_amount,
+                        fee_account,
+                        label=self.env._("Stripe fee %(ref)s", ref=tx.external_id),
                     )
                 )
                 owners.append((tx, "fee_statement_line_id"))
         if not vals_list:
             return self.env["account.bank.statement.line"]
-        lines = self._stripe_create_lines(vals_list)
+        lines = self._gateway_create_lines(vals_list)
         for (tx, field_name), line in zip(owners, lines, strict=True):
             tx[field_name] = line
         to_match = self.env["account.bank.statement.line"].union(
@@ -194,47 +166,3 @@ class FinsyncTransaction(models.Model):
             self.env["finsync.matching"]._match_statement_lines(to_match)
         _logger.info("FinSync Stripe: %d lines booked", len(lines))
         return lines
-
-    def _stripe_create_lines(self, vals_list):
-        """Posted statement lines for ``vals_list``, in its order.
-
-        A pulled page brings many lines left to the suspense account (charges
-        and refunds): they go through finsync_bank's set-based posting. A
-        webhook brings one or two: those, and lines booked against an account
-        (fees, disputes, payouts), go through the ORM, whose numbering waits for
-        a concurrent job instead of failing it (the set-based path would retry
-        the job after a numbering conflict, which concurrent webhook jobs on one
-        journal hit all the time).
-        """
-        StLine = self.env["account.bank.statement.line"].with_context(tracking_disable=True)
-        plain = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" not in vals]
-        if len(plain) < BULK_MIN_LINES:
-            plain = []
-        in_bulk = set(plain)
-        booked = [i for i in range(len(vals_list)) if i not in in_bulk]
-        ids = {}
-        if plain:
-            lines = self.env["finsync.statement.line.bulk"]._create_posted(
-                [vals_list[i] for i in plain]
-            )
-            ids.update(zip(plain, lines.ids, strict=True))
-        if booked:
-            lines = StLine.create([vals_list[i] for i in booked])
-            ids.update(zip(booked, lines.ids, strict=True))
-        return StLine.browse([ids[i] for i in range(len(vals_list))])
-
-    def _stripe_line_vals(self, journal, key, amount, counterpart, what=None):
-        label = self.remittance or self.bank_reference or self.external_id
-        if what == "fee":
-            label = self.env._("Stripe fee %(ref)s", ref=self.external_id)
-        vals = {
-            "journal_id": journal.id,
-            "date": self.booking_date,
-            "payment_ref": label[:2000],
-            "amount": amount,
-            "partner_name": self.counterparty_name,
-            "finsync_import_id": key,
-        }
-        if counterpart:
-            vals["counterpart_account_id"] = counterpart.id
-        return vals

@@ -68,7 +68,7 @@ class TestStripeWebhook(StripeCommon, HttpCase):
             "expired": {"timestamp": time.time() - 301},
             "body changed": {"header": header_for(self.body + b" ", [SECRET])},
         }
-        with self.assertLogs("odoo.addons.finsync_stripe", level="WARNING") as logs:
+        with self.assertLogs("odoo.addons", level="WARNING") as logs:
             for name, kwargs in cases.items():
                 with self.subTest(name):
                     self.assertEqual(self._post(**kwargs).status_code, 400)
