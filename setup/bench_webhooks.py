@@ -185,6 +185,13 @@ def channels(job_capacity):
 
 
 def start_server(db, config, port, workers, data_dir, job_capacity=1):
+    """Odoo with workers serving ``db`` only.
+
+    The database is named by ``-d`` without a ``--db-filter``: a request
+    without a session (every webhook delivery) then finds its database in the
+    configuration, where a filter makes Odoo connect to PostgreSQL and list
+    every database for each delivery (about 24 ms of 78 measured in-process).
+    """
     command = [
         sys.executable,
         __file__,
@@ -193,7 +200,6 @@ def start_server(db, config, port, workers, data_dir, job_capacity=1):
         config,
         "-d",
         db,
-        f"--db-filter=^{db}$",
         f"--workers={workers}",
         f"--http-port={port}",
         f"--gevent-port={free_port()}",

@@ -160,8 +160,13 @@ class FinsyncEvent(models.Model):
             return self.browse()
         inserted = self._insert_ingest_rows(backend, list(prepared.values()))
         self._store_payloads(inserted, prepared)
-        stored = self.search([("backend_id", "=", backend.id), ("dedup_key", "in", list(prepared))])
-        by_key = {event.dedup_key: event for event in stored}
+        # Only the keys this INSERT did not create were stored before (duplicates):
+        # look those up; the new rows' ids came back from the INSERT.
+        by_key = dict(inserted)
+        known = [key for key in prepared if key not in inserted]
+        if known:
+            stored = self.search([("backend_id", "=", backend.id), ("dedup_key", "in", known)])
+            by_key.update((event.dedup_key, event.id) for event in stored)
         if inserted:
             _logger.info(
                 "FinSync backend %s: %d events received, %d new",
@@ -169,7 +174,7 @@ class FinsyncEvent(models.Model):
                 len(events),
                 len(inserted),
             )
-        return self.browse([by_key[key].id for key in keys])
+        return self.browse([by_key[key] for key in keys])
 
     @api.model
     def _payload_bytes(self, event):
