@@ -1,8 +1,6 @@
-import psycopg2
-
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_amount
+from odoo.tools import format_amount
 
 from .finsync_matching import MATCHING_EXCEPTION_TYPES
 
@@ -49,24 +47,8 @@ class FinsyncExceptionWorkflow(models.AbstractModel):
         self._check_company(st_lines)
         if not st_lines:
             raise UserError(self.env._("There is no bank line to work on."))
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT id FROM account_bank_statement_line WHERE id IN %s "
-                        "FOR UPDATE NOWAIT",
-                        tuple(st_lines.ids),
-                    )
-                )
-        except psycopg2.errors.LockNotAvailable as err:
-            raise UserError(
-                self.env._(
-                    "Bank line %(line)s is being matched by someone else right now: "
-                    "try again in a moment.",
-                    line=st_lines[0].display_name,
-                )
-            ) from err
-        st_lines.invalidate_recordset(["is_reconciled"])
+        # The same lock as a matching run's: refused at once if either holds a line.
+        self.env["finsync.matching"]._lock_lines(st_lines)
         done = st_lines.filtered("is_reconciled")
         if done:
             raise UserError(

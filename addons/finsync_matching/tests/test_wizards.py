@@ -1,3 +1,7 @@
+from unittest.mock import patch
+
+import psycopg2.errors
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
@@ -236,6 +240,24 @@ class TestWriteOff(WizardCommon):
             request.with_user(self.manager_user).action_approve()
         self.assertEqual(request.state, "requested")
         self.assertEqual(self.currency.compare_amounts(self.invoice_a.amount_residual, 30.0), 0)
+
+    def test_approval_refused_while_a_matching_run_holds_the_line(self):
+        [tx] = self._import_lines(self._line("120.00", self.invoice_a.name, "W4L"))
+        self._write_off(tx, user=self.accountant_user).action_confirm()
+        request = self.env["finsync.writeoff.request"].search([("transaction_id", "=", tx.id)])
+        cr = self.env.cr
+        execute = cr.execute
+
+        def locked(query, *args, **kwargs):
+            if "NOWAIT" in str(query):
+                raise psycopg2.errors.LockNotAvailable("could not obtain lock")
+            return execute(query, *args, **kwargs)
+
+        with patch.object(cr, "execute", side_effect=locked):
+            with self.assertRaisesRegex(UserError, "Someone else .* is matching"):
+                request.with_user(self.manager_user).action_approve()
+        self.assertEqual(request.state, "requested")
+        self.assertFalse(tx.statement_line_id.is_reconciled)
 
     def test_threshold_is_a_company_setting(self):
         settings = self.env["res.config.settings"].create({"finsync_writeoff_threshold": 25.0})
