@@ -1,10 +1,10 @@
 from datetime import timedelta
-from decimal import Decimal
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..engine.matcher import OpenItem, OpenItemIndex
+from ..models.finsync_matching import _decimal
 
 OUTCOMES = [
     ("agree", "Same as people"),
@@ -147,9 +147,7 @@ class FinsyncMatchBacktest(models.TransientModel):
             items[line.id] = OpenItem(
                 id=line.id,
                 reference=line.move_id.name,
-                amount=Decimal(str(residual)).quantize(
-                    Decimal(1).scaleb(-line.currency_id.decimal_places)
-                ),
+                amount=_decimal(residual, line.currency_id),
                 currency=line.currency_id.name,
                 partner_id=line.partner_id.commercial_partner_id.id or None,
                 date=line.date,
