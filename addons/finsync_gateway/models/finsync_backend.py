@@ -17,6 +17,28 @@ class FinsyncBackend(models.Model):
         "an exception.",
     )
     settlement_count = fields.Integer(compute="_compute_settlement_count")
+    gateway_fee_account_id = fields.Many2one(
+        "account.account",
+        string="Fee Account",
+        check_company=True,
+        help="Expense account of the gateway's fees and other charges; the first expense "
+        "account when empty.",
+    )
+    gateway_dispute_account_id = fields.Many2one(
+        "account.account",
+        string="Dispute Account",
+        check_company=True,
+        help="Account of disputed and charged back amounts withdrawn (and of the money won "
+        "back); the fee account when empty.",
+    )
+    gateway_transit_account_id = fields.Many2one(
+        "account.account",
+        string="Money in Transit Account",
+        check_company=True,
+        help="Where payouts wait between the gateway and the bank (and, at PayPal, held funds "
+        "their release and currency conversions meet); the company's liquidity transfer "
+        "account when empty. Must allow reconciliation.",
+    )
     webhook_rejected_count = fields.Integer(
         string="Rejected Deliveries",
         readonly=True,
@@ -166,28 +188,23 @@ class FinsyncBackend(models.Model):
     # Accounts
     # ------------------------------------------------------------------
     def _gateway_accounts(self):
-        """{"fee", "dispute", "transit"} accounts of the connector, with their defaults.
-
-        Each gateway addon says which of its fields hold them.
-        """
+        """{"fee", "dispute", "transit"} accounts of the connector, with their defaults:
+        the first expense account for fees, the fee account for disputes, the company's
+        liquidity transfer account for money in transit."""
         self.ensure_one()
-        raise UserError(
-            self.env._(
-                "Connector %(name)s (%(type)s) is not a payment gateway.",
-                name=self.name,
-                type=self.backend_type,
+        if self.backend_type not in self._gateway_types():
+            raise UserError(
+                self.env._(
+                    "Connector %(name)s (%(type)s) is not a payment gateway.",
+                    name=self.name,
+                    type=self.backend_type,
+                )
             )
-        )
-
-    def _gateway_accounts_from(self, fee, dispute, transit):
-        """The accounts dictionary, defaults filled in: the first expense account for fees,
-        the fee account for disputes, the company's liquidity transfer account for transit."""
-        self.ensure_one()
         company = self.company_id
-        fee = fee or self.env["account.account"].search(
+        fee = self.gateway_fee_account_id or self.env["account.account"].search(
             [("company_ids", "in", company.id), ("account_type", "=", "expense")], limit=1
         )
-        transit = transit or company.transfer_account_id
+        transit = self.gateway_transit_account_id or company.transfer_account_id
         if not fee or not transit:
             raise UserError(
                 self.env._(
@@ -195,7 +212,11 @@ class FinsyncBackend(models.Model):
                     name=self.name,
                 )
             )
-        return {"fee": fee, "dispute": dispute or fee, "transit": transit}
+        return {
+            "fee": fee,
+            "dispute": self.gateway_dispute_account_id or fee,
+            "transit": transit,
+        }
 
     # ------------------------------------------------------------------
     # Webhooks, health, technical user

@@ -48,27 +48,6 @@ class FinsyncBackend(models.Model):
         help="Each pull reads this much before the watermark again: PayPal may list a "
         "transaction hours after it happened. Nothing is booked twice.",
     )
-    paypal_fee_account_id = fields.Many2one(
-        "account.account",
-        string="PayPal Fee Account",
-        check_company=True,
-        help="Expense account of PayPal's fees; the first expense account when empty.",
-    )
-    paypal_dispute_account_id = fields.Many2one(
-        "account.account",
-        string="PayPal Chargeback Account",
-        check_company=True,
-        help="Account of chargebacks and payment reversals (and of the money won back); "
-        "the fee account when empty.",
-    )
-    paypal_transit_account_id = fields.Many2one(
-        "account.account",
-        string="PayPal Money in Transit Account",
-        check_company=True,
-        help="Where payouts wait between PayPal and the bank, held funds wait for their "
-        "release and currency conversions meet; the company's liquidity transfer account "
-        "when empty. Must allow reconciliation.",
-    )
     # The name the webhook controller reads the size limit by.
     paypal_webhook_max_kb = fields.Integer(related="webhook_max_kb", readonly=False)
     paypal_webhook_url = fields.Char(
@@ -308,18 +287,6 @@ class FinsyncBackend(models.Model):
     def _paypal_technical_user(self):
         """The FinSync accountant PayPal's deliveries are stored and processed as."""
         return self._gateway_technical_user("finsync_paypal.user_finsync_paypal")
-
-    # ------------------------------------------------------------------
-    # Journals and accounts
-    # ------------------------------------------------------------------
-    def _gateway_accounts(self):
-        if self.backend_type != "paypal":
-            return super()._gateway_accounts()
-        return self._gateway_accounts_from(
-            self.paypal_fee_account_id,
-            self.paypal_dispute_account_id,
-            self.paypal_transit_account_id,
-        )
 
     # ------------------------------------------------------------------
     # Demo

@@ -26,26 +26,6 @@ class FinsyncBackend(models.Model):
         help="Creation time of the newest balance transaction pulled; the next pull "
         "resumes there (transactions of that second are read again and deduplicated).",
     )
-    stripe_fee_account_id = fields.Many2one(
-        "account.account",
-        string="Fee Account",
-        check_company=True,
-        help="Expense account of Stripe's fees and other Stripe charges.",
-    )
-    stripe_dispute_account_id = fields.Many2one(
-        "account.account",
-        string="Dispute Account",
-        check_company=True,
-        help="Account of disputed amounts withdrawn (and returned when a dispute is won); "
-        "the fee account when empty.",
-    )
-    stripe_transit_account_id = fields.Many2one(
-        "account.account",
-        string="Money in Transit Account",
-        check_company=True,
-        help="Where a payout waits between leaving Stripe and arriving in the bank; the "
-        "company's liquidity transfer account when empty. Must allow reconciliation.",
-    )
     webhook_tolerance = fields.Integer(
         string="Signature Tolerance (s)",
         default=DEFAULT_TOLERANCE,
@@ -185,20 +165,11 @@ class FinsyncBackend(models.Model):
         return self._gateway_count_rejection(reason)
 
     # ------------------------------------------------------------------
-    # Journals
+    # Gateway
     # ------------------------------------------------------------------
     @api.model
     def _gateway_types(self):
         return [*super()._gateway_types(), "stripe"]
-
-    def _gateway_accounts(self):
-        if self.backend_type != "stripe":
-            return super()._gateway_accounts()
-        return self._gateway_accounts_from(
-            self.stripe_fee_account_id,
-            self.stripe_dispute_account_id,
-            self.stripe_transit_account_id,
-        )
 
     def _stripe_technical_user(self):
         """The FinSync accountant Stripe's deliveries are stored and processed as."""
