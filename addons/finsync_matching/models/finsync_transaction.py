@@ -62,6 +62,9 @@ class FinsyncTransaction(models.Model):
 
     def action_match(self):
         """Button: run the matching rules again on these transactions' bank lines."""
+        workflow = self.env["finsync.exception.workflow"]
+        workflow._check_accountant()
+        workflow._check_company(self.statement_line_id)
         counts = self.env["finsync.matching"]._match_statement_lines(self.statement_line_id)
         return self._notify(
             self.env._(
@@ -73,9 +76,12 @@ class FinsyncTransaction(models.Model):
 
     def action_confirm_proposal(self):
         """Button (one or many): reconcile each transaction with its proposed items."""
+        workflow = self.env["finsync.exception.workflow"]
+        workflow._check_accountant()
         to_confirm = self.filtered("has_proposal")
         if not to_confirm:
             raise UserError(self.env._("None of the selected transactions has a proposal."))
+        workflow._check_company(to_confirm.statement_line_id)
         matching = self.env["finsync.matching"]
         for tx in to_confirm:
             rule = tx.match_rule_id

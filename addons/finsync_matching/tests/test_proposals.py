@@ -4,7 +4,7 @@ from unittest.mock import patch
 
 import psycopg2.errors
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from odoo.addons.finsync_bank.tests.common import IBAN
@@ -41,6 +41,18 @@ class TestProposalsAndAllocations(ReconcileCommon):
         self.assertEqual(tx.exception_ids.state, "resolved")
         self.assertIn("Proposal confirmed by", tx.match_explanation)
         self.assertNotIn(tx, self.env["finsync.transaction"].search([("has_proposal", "=", True)]))
+
+    def test_only_accountants_confirm_proposals_or_match_again(self):
+        self.rule.auto_reconcile = False
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "P1U"))
+        self.assertTrue(tx.has_proposal)
+        # Refused up front with the reason, not by whichever write fails first.
+        with self.assertRaisesRegex(AccessError, "Only FinSync accountants"):
+            tx.with_user(self.user_user).action_confirm_proposal()
+        with self.assertRaisesRegex(AccessError, "Only FinSync accountants"):
+            tx.with_user(self.user_user).action_match()
+        self.assertEqual(tx.state, "settled")
+        self.assertEqual(self.invoice_a.payment_state, "not_paid")
 
     def test_a_proposal_that_no_longer_adds_up_is_refused(self):
         self.rule.auto_reconcile = False
