@@ -63,7 +63,7 @@ class FinsyncException(models.Model):
             raise UserError(
                 self.env._("None of the selected exceptions has a bank line left to match.")
             )
-        self.env["finsync.exception.workflow"]._check_company(lines)
+        self.env["finsync.exception.workflow"]._check_line_company(lines)
         counts = self.env["finsync.matching"]._match_statement_lines(lines)
         closed = self.filtered(lambda exc: not exc.is_open)
         return {

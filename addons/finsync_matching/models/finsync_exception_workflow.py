@@ -29,7 +29,8 @@ class FinsyncExceptionWorkflow(models.AbstractModel):
             )
 
     @api.model
-    def _check_company(self, st_lines):
+    def _check_line_company(self, st_lines):
+        """Refuse bank lines outside the user's current companies (not the ORM's _check_company)."""
         foreign = st_lines.filtered(lambda line: line.company_id not in self.env.companies)
         if foreign:
             raise AccessError(
@@ -44,7 +45,7 @@ class FinsyncExceptionWorkflow(models.AbstractModel):
     @api.model
     def _lock_open_lines(self, st_lines):
         """Lock ``st_lines`` for this transaction; refuse if any is already reconciled."""
-        self._check_company(st_lines)
+        self._check_line_company(st_lines)
         if not st_lines:
             raise UserError(self.env._("There is no bank line to work on."))
         # The same lock as a matching run's: refused at once if either holds a line.

@@ -64,7 +64,7 @@ class FinsyncTransaction(models.Model):
         """Button: run the matching rules again on these transactions' bank lines."""
         workflow = self.env["finsync.exception.workflow"]
         workflow._check_accountant()
-        workflow._check_company(self.statement_line_id)
+        workflow._check_line_company(self.statement_line_id)
         counts = self.env["finsync.matching"]._match_statement_lines(self.statement_line_id)
         return self._notify(
             self.env._(
@@ -81,7 +81,7 @@ class FinsyncTransaction(models.Model):
         to_confirm = self.filtered("has_proposal")
         if not to_confirm:
             raise UserError(self.env._("None of the selected transactions has a proposal."))
-        workflow._check_company(to_confirm.statement_line_id)
+        workflow._check_line_company(to_confirm.statement_line_id)
         matching = self.env["finsync.matching"]
         for tx in to_confirm:
             rule = tx.match_rule_id
