@@ -492,7 +492,12 @@ class FinsyncMatching(models.AbstractModel):
             if amount is None:
                 paid = residual
             else:
-                if item.currency_id.compare_amounts(amount, abs(residual)) > 0 or amount <= 0:
+                currency = item.currency_id
+                # Compared at the currency's precision: 0.004 EUR is nothing to allocate.
+                if (
+                    currency.compare_amounts(amount, abs(residual)) > 0
+                    or currency.compare_amounts(amount, 0) <= 0
+                ):
                     raise UserError(
                         self.env._(
                             "%(amount)s cannot be allocated to %(item)s: it has %(residual)s "

@@ -81,6 +81,19 @@ class TestProposalsAndAllocations(ReconcileCommon):
             self.currency.is_zero(sum(move.line_ids.mapped("balance"))), "the entry balances"
         )
 
+    def test_an_allocation_below_a_cent_is_refused(self):
+        [tx] = self._import_lines(self._line("100.00", "unknown payer", "P4C"))
+        st_line = tx.statement_line_id
+        lines_before = st_line.move_id.line_ids
+        writeoff = self.company_data["default_account_revenue"]
+        with self.assertRaisesRegex(UserError, "cannot be allocated"):
+            self.env["finsync.matching"]._reconcile_allocations(
+                st_line, [(self._receivable(self.invoice_b), 0.004)], writeoff_account=writeoff
+            )
+        self.assertEqual(st_line.move_id.line_ids, lines_before)
+        self.assertEqual(self.invoice_b.payment_state, "not_paid")
+        self.assertEqual(tx.state, "settled")
+
     def test_allocations_that_do_not_add_up_write_nothing(self):
         [tx] = self._import_lines(self._line("100.00", "unknown payer", "P4"))
         st_line = tx.statement_line_id
