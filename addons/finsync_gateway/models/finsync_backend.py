@@ -80,6 +80,17 @@ class FinsyncBackend(models.Model):
         for backend in self:
             backend.is_payment_gateway = backend.backend_type in gateways
 
+    @api.model
+    def _gateway_due_for_pull(self, backend_type):
+        """Scheduled connectors of ``backend_type`` whose pull interval has passed."""
+        now = fields.Datetime.now()
+        return self.search(
+            [("backend_type", "=", backend_type), ("sync_policy", "=", "scheduled")]
+        ).filtered(
+            lambda b: not b.last_sync_date
+            or (now - b.last_sync_date).total_seconds() >= b.sync_interval_minutes * 60
+        )
+
     def _compute_settlement_count(self):
         counts = dict(
             self.env["finsync.settlement"]._read_group(
@@ -282,3 +293,33 @@ class FinsyncBackend(models.Model):
             and b.last_sync_date >= recent
         )
         return super(FinsyncBackend, self - fresh)._mark_sync_success()
+
+    # ------------------------------------------------------------------
+    # Demo
+    # ------------------------------------------------------------------
+    def _gateway_demo_bank_line(self, settlement, label):
+        """The demo bank's line that receives ``settlement``, run through matching.
+
+        The demo bank journal is finsync_bank's (code FSDB); nothing is created
+        when it is absent or in another currency.
+        """
+        self.ensure_one()
+        journal = self.env["account.journal"].search(
+            [("code", "=", "FSDB"), ("company_id", "=", self.company_id.id)], limit=1
+        )
+        if (
+            not settlement
+            or not journal
+            or settlement.currency_id != (journal.currency_id or journal.company_id.currency_id)
+        ):
+            return self.env["account.bank.statement.line"]
+        line = self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": journal.id,
+                "date": settlement.expected_date,
+                "payment_ref": label,
+                "amount": settlement.amount,
+            }
+        )
+        self.env["finsync.matching"]._match_statement_lines(line)
+        return line

@@ -114,13 +114,7 @@ class FinsyncBackend(models.Model):
     @api.model
     def _cron_pull_paypal(self):
         """Queue a pull for every scheduled PayPal connector that is due."""
-        now = fields.Datetime.now()
-        due = self.search(
-            [("backend_type", "=", "paypal"), ("sync_policy", "=", "scheduled")]
-        ).filtered(
-            lambda b: not b.last_sync_date
-            or (now - b.last_sync_date).total_seconds() >= b.sync_interval_minutes * 60
-        )
+        due = self._gateway_due_for_pull("paypal")
         for backend in due:
             backend._enqueue_paypal_pull()
         return due
@@ -313,23 +307,7 @@ class FinsyncBackend(models.Model):
             ]
         )
         settlement = self.env["finsync.settlement"].search([("backend_id", "=", self.id)], limit=1)
-        journal = self.env["account.journal"].search(
-            [("code", "=", "FSDB"), ("company_id", "=", self.company_id.id)], limit=1
-        )
-        if (
-            settlement
-            and journal
-            and settlement.currency_id == (journal.currency_id or journal.company_id.currency_id)
-        ):
-            line = self.env["account.bank.statement.line"].create(
-                {
-                    "journal_id": journal.id,
-                    "date": settlement.expected_date,
-                    "payment_ref": f"PAYPAL TRANSFER {settlement.name}",
-                    "amount": settlement.amount,
-                }
-            )
-            self.env["finsync.matching"]._match_statement_lines(line)
+        self._gateway_demo_bank_line(settlement, f"PAYPAL TRANSFER {settlement.name}")
         return True
 
     # ------------------------------------------------------------------

@@ -73,13 +73,7 @@ class FinsyncBackend(models.Model):
     @api.model
     def _cron_pull_stripe(self):
         """Queue a pull for every scheduled Stripe connector that is due."""
-        now = fields.Datetime.now()
-        due = self.search(
-            [("backend_type", "=", "stripe"), ("sync_policy", "=", "scheduled")]
-        ).filtered(
-            lambda b: not b.last_sync_date
-            or (now - b.last_sync_date).total_seconds() >= b.sync_interval_minutes * 60
-        )
+        due = self._gateway_due_for_pull("stripe")
         for backend in due:
             backend._enqueue_stripe_pull()
         return due
@@ -204,21 +198,5 @@ class FinsyncBackend(models.Model):
             settlement._link_page(page)
         settlements._check_totals()
         paid = settlements.filtered(lambda s: s.gateway_status == "paid")[:1]
-        journal = self.env["account.journal"].search(
-            [("code", "=", "FSDB"), ("company_id", "=", self.company_id.id)], limit=1
-        )
-        if (
-            paid
-            and journal
-            and paid.currency_id == (journal.currency_id or journal.company_id.currency_id)
-        ):
-            line = self.env["account.bank.statement.line"].create(
-                {
-                    "journal_id": journal.id,
-                    "date": paid.expected_date,
-                    "payment_ref": f"STRIPE PAYOUT {paid.name}",
-                    "amount": paid.amount,
-                }
-            )
-            self.env["finsync.matching"]._match_statement_lines(line)
+        self._gateway_demo_bank_line(paid, f"STRIPE PAYOUT {paid.name}")
         return True
