@@ -187,6 +187,16 @@ class FinsyncSettlement(models.Model):
         return action
 
     # ------------------------------------------------------------------
+    # From the gateway
+    # ------------------------------------------------------------------
+    @api.model
+    def _gateway_sync_payouts(self, payouts, by_id):
+        """Create or update the settlements of ``payouts`` (payout transactions, with
+        the values ``by_id`` an event told about them); each gateway its own.
+        Returns the settlements created."""
+        return self.browse()
+
+    # ------------------------------------------------------------------
     # Totals
     # ------------------------------------------------------------------
     def _check_totals(self):

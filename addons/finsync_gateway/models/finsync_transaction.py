@@ -20,6 +20,51 @@ class FinsyncTransaction(models.Model):
     # ------------------------------------------------------------------
     # What every gateway does with the transactions of an event
     # ------------------------------------------------------------------
+    def _gateway_apply(self, event, vals_list, source):
+        """Upsert what a gateway event tells, complete what was known, post it, and
+        create or update the settlements of the payouts it tells.
+
+        ``source`` is the key of the gateway's own values in each of ``vals_list``
+        ("stripe", "paypal"). Creation and state moves go through
+        ``_upsert_canonical`` (stale updates ignored, so out-of-order deliveries
+        end in the same state). One event may tell the same transaction twice (a
+        charge and its refunds list): the last telling wins, as the gateway's
+        objects are snapshots. The rows are locked, so two deliveries about one
+        transaction never post it twice. Returns the transactions touched.
+        """
+        if not vals_list:
+            return self.browse()
+        backend = event.backend_id
+        by_id = {vals["external_id"]: vals for vals in vals_list}
+        vals_list = list(by_id.values())
+        self._upsert_canonical(event, vals_list)
+        transactions = self.search(
+            [("backend_id", "=", backend.id), ("external_id", "in", list(by_id))]
+        )
+        self._gateway_lock(transactions)
+        for tx in transactions:
+            tx._gateway_complete(by_id[tx.external_id])
+        self._gateway_link_reversals(
+            backend, transactions, {key: vals[source]["reverses"] for key, vals in by_id.items()}
+        )
+        transactions._gateway_post()
+        self.env["finsync.settlement"]._gateway_sync_payouts(
+            transactions.filtered(lambda tx: tx.kind == "payout"), by_id
+        )
+        return transactions
+
+    def _gateway_complete(self, vals):
+        """Complete a known transaction with what a later telling adds (a fee, an amount
+        while nothing is posted...); each gateway completes its own."""
+        return None
+
+    def _gateway_post(self):
+        """Book the transactions in their clearing journals; each gateway books its own.
+
+        Returns the statement lines created.
+        """
+        return self.env["account.bank.statement.line"]
+
     def _gateway_lock(self, transactions):
         """Lock the rows: two deliveries about one transaction never post it twice.
 

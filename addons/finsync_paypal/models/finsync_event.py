@@ -54,7 +54,7 @@ class FinsyncEvent(models.Model):
                 ) from err
         try:
             with self.env.cr.savepoint():
-                return self.env["finsync.transaction"]._paypal_apply(self, vals_list)
+                return self.env["finsync.transaction"]._gateway_apply(self, vals_list, "paypal")
         except psycopg2.errors.UniqueViolation as err:
             raise RetryableJobError(
                 self.env._("Event %(name)s raced another delivery", name=self.name), seconds=2

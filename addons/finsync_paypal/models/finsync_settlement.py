@@ -25,6 +25,13 @@ class FinsyncSettlement(models.Model):
     # From PayPal
     # ------------------------------------------------------------------
     @api.model
+    def _gateway_sync_payouts(self, payouts, by_id):
+        mine = payouts.filtered(lambda tx: tx.backend_id.backend_type == "paypal")
+        return super()._gateway_sync_payouts(payouts - mine, by_id) | self._paypal_sync_payouts(
+            mine, by_id
+        )
+
+    @api.model
     def _paypal_sync_payouts(self, withdrawals, by_id):
         """Create the settlement of each payout (returned payouts fail theirs)."""
         if not withdrawals:

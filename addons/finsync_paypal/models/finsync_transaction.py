@@ -73,36 +73,9 @@ class FinsyncTransaction(models.Model):
             )
         return result
 
-    def _paypal_apply(self, event, vals_list):
-        """Upsert what a PayPal event tells, complete what was known, and post it.
-
-        Creation and state moves go through ``_upsert_canonical`` (stale updates
-        ignored, so out-of-order deliveries end in the same state). A fee learnt
-        later completes the transaction; the amount changes only while nothing
-        is posted. Returns the transactions touched.
-        """
-        if not vals_list:
-            return self.browse()
-        backend = event.backend_id
-        by_id = {vals["external_id"]: vals for vals in vals_list}
-        vals_list = list(by_id.values())
-        self._upsert_canonical(event, vals_list)
-        transactions = self.search(
-            [("backend_id", "=", backend.id), ("external_id", "in", list(by_id))]
-        )
-        self._gateway_lock(transactions)
-        for tx in transactions:
-            tx._paypal_complete(by_id[tx.external_id])
-        self._gateway_link_reversals(
-            backend, transactions, {key: vals["paypal"]["reverses"] for key, vals in by_id.items()}
-        )
-        transactions._paypal_post()
-        self.env["finsync.settlement"]._paypal_sync_payouts(
-            transactions.filtered(lambda tx: tx.paypal_category == "withdrawal"), by_id
-        )
-        return transactions
-
-    def _paypal_complete(self, vals):
+    def _gateway_complete(self, vals):
+        if self.backend_id.backend_type != "paypal":
+            return super()._gateway_complete(vals)
         paypal = vals["paypal"]
         updates = {}
         posted = self.statement_line_id or self.paypal_fee_line_id
@@ -133,6 +106,9 @@ class FinsyncTransaction(models.Model):
         if self.paypal_category in MOVED_WHEN_PENDING:
             return True
         return self.state in ("settled", "reconciled", "reversed")
+
+    def _gateway_post(self):
+        return super()._gateway_post() | self._paypal_post()
 
     def _paypal_post(self):
         """Book the gross and the fee of each transaction once, in its currency's journal.

@@ -17,6 +17,13 @@ class FinsyncSettlement(models.Model):
     # From Stripe
     # ------------------------------------------------------------------
     @api.model
+    def _gateway_sync_payouts(self, payouts, by_id):
+        mine = payouts.filtered(lambda tx: tx.backend_id.backend_type == "stripe")
+        return super()._gateway_sync_payouts(payouts - mine, by_id) | self._stripe_sync_payouts(
+            mine, by_id
+        )
+
+    @api.model
     def _stripe_sync_payouts(self, payouts, by_id):
         """Create or update the settlement of each Stripe payout transaction (one per payout)."""
         if not payouts:

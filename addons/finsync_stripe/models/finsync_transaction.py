@@ -54,38 +54,9 @@ class FinsyncTransaction(models.Model):
             )
         return result
 
-    def _stripe_apply(self, event, vals_list):
-        """Upsert what a Stripe event tells, complete what was known, and post it.
-
-        Creation and state moves go through ``_upsert_canonical`` (stale updates
-        ignored, so out-of-order deliveries end in the same state). A fee or a
-        balance transaction learnt later completes the transaction; the amount
-        changes only while nothing is posted. Returns the transactions touched.
-        """
-        if not vals_list:
-            return self.browse()
-        backend = event.backend_id
-        # One event may tell the same object twice (a charge and its refunds list):
-        # the last telling wins, as Stripe's objects are snapshots.
-        by_id = {vals["external_id"]: vals for vals in vals_list}
-        vals_list = list(by_id.values())
-        self._upsert_canonical(event, vals_list)
-        transactions = self.search(
-            [("backend_id", "=", backend.id), ("external_id", "in", list(by_id))]
-        )
-        self._gateway_lock(transactions)
-        for tx in transactions:
-            tx._stripe_complete(by_id[tx.external_id])
-        self._gateway_link_reversals(
-            backend, transactions, {key: vals["stripe"]["reverses"] for key, vals in by_id.items()}
-        )
-        transactions._stripe_post()
-        self.env["finsync.settlement"]._stripe_sync_payouts(
-            transactions.filtered(lambda tx: tx.kind == "payout"), by_id
-        )
-        return transactions
-
-    def _stripe_complete(self, vals):
+    def _gateway_complete(self, vals):
+        if self.backend_id.backend_type != "stripe":
+            return super()._gateway_complete(vals)
         stripe = vals["stripe"]
         updates = {}
         if stripe["balance_transaction"] and not self.stripe_balance_transaction:
@@ -113,6 +84,9 @@ class FinsyncTransaction(models.Model):
         if self.kind == "payout":
             return True
         return self.state in ("settled", "reconciled", "reversed")
+
+    def _gateway_post(self):
+        return super()._gateway_post() | self._stripe_post()
 
     def _stripe_post(self):
         """Book the gross and the fee of each transaction once, in its currency's journal.
