@@ -1,5 +1,9 @@
+import logging
+
 from odoo import fields, models
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 # Fewer plain lines than this are posted through the ORM (see _gateway_create_lines).
 BULK_MIN_LINES = 20
@@ -58,13 +62,6 @@ class FinsyncTransaction(models.Model):
         while nothing is posted...); each gateway completes its own."""
         return None
 
-    def _gateway_post(self):
-        """Book the transactions in their clearing journals; each gateway books its own.
-
-        Returns the statement lines created.
-        """
-        return self.env["account.bank.statement.line"]
-
     def _gateway_lock(self, transactions):
         """Lock the rows: two deliveries about one transaction never post it twice.
 
@@ -107,6 +104,64 @@ class FinsyncTransaction(models.Model):
     # ------------------------------------------------------------------
     # Posting to the clearing journal
     # ------------------------------------------------------------------
+    def _gateway_bookings(self):
+        """What this transaction still has to book, or None when its money has not moved.
+
+        A list of ``(field, key, amount, account role, label)``: the statement
+        line is stored in ``field`` of the transaction, keyed ``key`` in the
+        journal, booked against the connector's account of that role ("fee",
+        "dispute", "transit"; None: the suspense account), labelled ``label``
+        (None: the transaction's text). Each gateway says its own.
+        """
+        return None
+
+    def _gateway_to_match(self):
+        """Whether this transaction's main line goes through the matching engine."""
+        return False
+
+    def _gateway_post(self):
+        """Book each transaction's lines once, in its currency's clearing journal.
+
+        Each booking is a statement line keyed in the journal (unique in the
+        database, so a retry or a concurrent delivery cannot book it twice). The
+        journal of a currency is opened with the first money that moves in it.
+        Main lines of transactions that pay or refund invoices then go through
+        the matching engine. Returns the statement lines created.
+        """
+        vals_list, owners = [], []
+        journals, accounts_of = {}, {}
+        for tx in self:
+            bookings = tx._gateway_bookings()
+            if bookings is None:
+                continue
+            backend = tx.backend_id
+            if (backend, tx.currency_id) not in journals:
+                journals[backend, tx.currency_id] = backend._gateway_journal(tx.currency_id)
+            if backend not in accounts_of:
+                accounts_of[backend] = backend._gateway_accounts()
+            journal, accounts = journals[backend, tx.currency_id], accounts_of[backend]
+            for field_name, key, amount, role, label in bookings:
+                vals_list.append(
+                    tx._gateway_line_vals(journal, key, amount, accounts.get(role), label=label)
+                )
+                owners.append((tx, field_name))
+        if not vals_list:
+            return self.env["account.bank.statement.line"]
+        lines = self._gateway_create_lines(vals_list)
+        for (tx, field_name), line in zip(owners, lines, strict=True):
+            tx[field_name] = line
+        to_match = self.env["account.bank.statement.line"].union(
+            *(
+                line
+                for (tx, field_name), line in zip(owners, lines, strict=True)
+                if field_name == "statement_line_id" and tx._gateway_to_match()
+            )
+        )
+        if to_match:
+            self.env["finsync.matching"]._match_statement_lines(to_match)
+        _logger.info("FinSync gateways: %d lines booked", len(lines))
+        return lines
+
     def _gateway_line_vals(self, journal, key, amount, counterpart, label=None):
         """A clearing journal line of this transaction, keyed ``key`` in the journal.
 

@@ -1,8 +1,4 @@
-import logging
-
 from odoo import fields, models
-
-_logger = logging.getLogger(__name__)
 
 CATEGORIES = [
     ("payment", "Payment received"),
@@ -107,64 +103,38 @@ class FinsyncTransaction(models.Model):
             return True
         return self.state in ("settled", "reconciled", "reversed")
 
-    def _gateway_post(self):
-        return super()._gateway_post() | self._paypal_post()
-
-    def _paypal_post(self):
-        """Book the gross and the fee of each transaction once, in its currency's journal.
-
-        Each booking is a statement line keyed ``paypal:<id>`` or
-        ``paypal:<id>:fee`` in the journal (unique in the database, so a retry or
-        a concurrent delivery cannot book it twice). Payment and refund lines then
-        go through the matching engine to find their invoices.
-        """
-        vals_list, owners = [], []
-        journals, accounts_of = {}, {}
-        for tx in self.filtered(lambda t: t.backend_id.backend_type == "paypal"):
-            if not tx._paypal_postable():
-                continue
-            backend = tx.backend_id
-            if (backend, tx.currency_id) not in journals:
-                journals[backend, tx.currency_id] = backend._gateway_journal(tx.currency_id)
-            if backend not in accounts_of:
-                accounts_of[backend] = backend._gateway_accounts()
-            journal, accounts = journals[backend, tx.currency_id], accounts_of[backend]
-            if not tx.statement_line_id and not tx.currency_id.is_zero(tx.amount):
-                counterpart = accounts.get(COUNTERPART.get(tx.paypal_category or "other"))
-                vals_list.append(
-                    tx._gateway_line_vals(
-                        journal, f"paypal:{tx.external_id}", tx.amount, counterpart
-                    )
-                )
-                owners.append((tx, "statement_line_id"))
-            if (
-                tx.paypal_fee_known
-                and not tx.paypal_fee_line_id
-                and not tx.currency_id.is_zero(tx.fee_amount)
-            ):
-                vals_list.append(
-                    tx._gateway_line_vals(
-                        journal,
-                        f"paypal:{tx.external_id}:fee",
-                        -tx.fee_amount,
-                        accounts["fee"],
-                        label=self.env._("PayPal fee %(ref)s", ref=tx.external_id),
-                    )
-                )
-                owners.append((tx, "paypal_fee_line_id"))
-        if not vals_list:
-            return self.env["account.bank.statement.line"]
-        lines = self._gateway_create_lines(vals_list)
-        for (tx, field_name), line in zip(owners, lines, strict=True):
-            tx[field_name] = line
-        to_match = self.env["account.bank.statement.line"].union(
-            *(
-                line
-                for (tx, field_name), line in zip(owners, lines, strict=True)
-                if field_name == "statement_line_id" and tx.paypal_category in MATCHED
+    def _gateway_bookings(self):
+        """The gross (``paypal:<id>``) and, once known, the fee (``paypal:<id>:fee``)
+        of each transaction whose money moved."""
+        if self.backend_id.backend_type != "paypal":
+            return super()._gateway_bookings()
+        if not self._paypal_postable():
+            return None
+        bookings = []
+        if not self.statement_line_id and not self.currency_id.is_zero(self.amount):
+            role = COUNTERPART.get(self.paypal_category or "other")
+            bookings.append(
+                ("statement_line_id", f"paypal:{self.external_id}", self.amount, role, None)
             )
-        )
-        if to_match:
-            self.env["finsync.matching"]._match_statement_lines(to_match)
-        _logger.info("FinSync PayPal: %d lines booked", len(lines))
-        return lines
+        if (
+            self.paypal_fee_known
+            and not self.paypal_fee_line_id
+            and not self.currency_id.is_zero(self.fee_amount)
+        ):
+            bookings.append(
+                (
+                    "paypal_fee_line_id",
+                    f"paypal:{self.external_id}:fee",
+                    -self.fee_amount,
+                    "fee",
+                    self.env._("PayPal fee %(ref)s", ref=self.external_id),
+                )
+            )
+        return bookings
+
+    def _gateway_to_match(self):
+        """Payments, refunds and other money with a counterparty: the matching engine
+        finds their invoices or bills."""
+        if self.backend_id.backend_type != "paypal":
+            return super()._gateway_to_match()
+        return self.paypal_category in MATCHED

@@ -1,8 +1,4 @@
-import logging
-
 from odoo import fields, models
-
-_logger = logging.getLogger(__name__)
 
 # What a Stripe transaction's main line is booked against (None: the suspense
 # account, where the matching engine looks for the invoice).
@@ -85,58 +81,42 @@ class FinsyncTransaction(models.Model):
             return True
         return self.state in ("settled", "reconciled", "reversed")
 
-    def _gateway_post(self):
-        return super()._gateway_post() | self._stripe_post()
-
-    def _stripe_post(self):
-        """Book the gross and the fee of each transaction once, in its currency's journal.
-
-        Each booking is a statement line keyed ``<external id>`` or
-        ``<external id>:fee`` in the journal (unique in the database, so a retry or
-        a concurrent delivery cannot book it twice). Charge and refund lines
-        then go through the matching engine to find their invoices.
-        """
-        vals_list, owners = [], []
-        for tx in self.filtered(lambda t: t.backend_id.backend_type == "stripe"):
-            if not tx._stripe_postable():
-                continue
-            journal = tx.backend_id._gateway_journal(tx.currency_id)
-            accounts = tx.backend_id._gateway_accounts()
-            fee_account = accounts["fee"]
-            if not tx.statement_line_id and not tx.currency_id.is_zero(tx.amount):
-                counterpart = accounts.get(COUNTERPART.get(tx.kind))
-                vals_list.append(
-                    tx._gateway_line_vals(journal, tx.external_id, tx.amount, counterpart)
+    def _gateway_bookings(self):
+        """The gross (``<external id>``) and, once Stripe told it, the fee
+        (``<external id>:fee``) of each transaction whose money moved."""
+        if self.backend_id.backend_type != "stripe":
+            return super()._gateway_bookings()
+        if not self._stripe_postable():
+            return None
+        bookings = []
+        if not self.statement_line_id and not self.currency_id.is_zero(self.amount):
+            bookings.append(
+                (
+                    "statement_line_id",
+                    self.external_id,
+                    self.amount,
+                    COUNTERPART.get(self.kind),
+                    None,
                 )
-                owners.append((tx, "statement_line_id"))
-            if (
-                tx.stripe_fee_known
-                and not tx.fee_statement_line_id
-                and not tx.currency_id.is_zero(tx.fee_amount)
-            ):
-                vals_list.append(
-                    tx._gateway_line_vals(
-                        journal,
-                        f"{tx.external_id}:fee",
-                        -tx.fee_amount,
-                        fee_account,
-                        label=self.env._("Stripe fee %(ref)s", ref=tx.external_id),
-                    )
-                )
-                owners.append((tx, "fee_statement_line_id"))
-        if not vals_list:
-            return self.env["account.bank.statement.line"]
-        lines = self._gateway_create_lines(vals_list)
-        for (tx, field_name), line in zip(owners, lines, strict=True):
-            tx[field_name] = line
-        to_match = self.env["account.bank.statement.line"].union(
-            *(
-                line
-                for (tx, field_name), line in zip(owners, lines, strict=True)
-                if field_name == "statement_line_id" and tx.kind in ("charge", "refund")
             )
-        )
-        if to_match:
-            self.env["finsync.matching"]._match_statement_lines(to_match)
-        _logger.info("FinSync Stripe: %d lines booked", len(lines))
-        return lines
+        if (
+            self.stripe_fee_known
+            and not self.fee_statement_line_id
+            and not self.currency_id.is_zero(self.fee_amount)
+        ):
+            bookings.append(
+                (
+                    "fee_statement_line_id",
+                    f"{self.external_id}:fee",
+                    -self.fee_amount,
+                    "fee",
+                    self.env._("Stripe fee %(ref)s", ref=self.external_id),
+                )
+            )
+        return bookings
+
+    def _gateway_to_match(self):
+        """Charges and refunds: the matching engine finds their invoices."""
+        if self.backend_id.backend_type != "stripe":
+            return super()._gateway_to_match()
+        return self.kind in ("charge", "refund")
