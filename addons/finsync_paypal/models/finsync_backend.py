@@ -48,8 +48,10 @@ class FinsyncBackend(models.Model):
         help="Each pull reads this much before the watermark again: PayPal may list a "
         "transaction hours after it happened. Nothing is booked twice.",
     )
-    # The name the webhook controller reads the size limit by.
-    paypal_webhook_max_kb = fields.Integer(related="webhook_max_kb", readonly=False)
+    # The name the webhook controller reads the size limit by (finsync_gateway's field).
+    paypal_webhook_max_kb = fields.Integer(
+        related="webhook_max_kb", readonly=False, string="Largest PayPal Delivery (KB)"
+    )
     paypal_webhook_url = fields.Char(
         compute="_compute_paypal_webhook_url", string="PayPal Webhook URL"
     )
