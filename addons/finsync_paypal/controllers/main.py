@@ -44,7 +44,7 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
         backend = self._webhook_backend(backend_id, "paypal")
         if backend is None:
             return answer(404, error="unknown webhook endpoint")
-        payload = self._webhook_body(backend.paypal_webhook_max_kb)
+        payload = self._webhook_body(backend.webhook_max_kb)
         if payload is None:
             return answer(413, error="payload too large")
         try:
@@ -54,11 +54,11 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
             if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
                 raise ValueError(event_id)
         except (ValueError, KeyError, TypeError, AttributeError):
-            backend._paypal_count_rejection("unreadable body")
+            backend._gateway_count_rejection("unreadable body")
             return answer(400, error="unreadable event")
         webhook_id = backend._paypal_webhook_id()
         if not webhook_id:
-            backend._paypal_count_rejection("no webhook id configured")
+            backend._gateway_count_rejection("no webhook id configured")
             return answer(400, error="signature rejected")
         try:
             client = backend._paypal_client(timeout=VERIFY_TIMEOUT, max_retries=1)
@@ -83,7 +83,7 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
             _logger.warning("FinSync PayPal webhook for backend %s: no credentials", backend.id)
             return answer(503, error="verification unavailable")
         if not genuine:
-            backend._paypal_count_rejection("PayPal did not confirm the signature")
+            backend._gateway_count_rejection("PayPal did not confirm the signature")
             return answer(400, error="signature rejected")
         return self._store(backend, payload, event_id, event_type)
 

@@ -48,10 +48,6 @@ class FinsyncBackend(models.Model):
         help="Each pull reads this much before the watermark again: PayPal may list a "
         "transaction hours after it happened. Nothing is booked twice.",
     )
-    # The name the webhook controller reads the size limit by (finsync_gateway's field).
-    paypal_webhook_max_kb = fields.Integer(
-        related="webhook_max_kb", readonly=False, string="Largest PayPal Delivery (KB)"
-    )
     paypal_webhook_url = fields.Char(
         compute="_compute_paypal_webhook_url", string="PayPal Webhook URL"
     )
@@ -275,10 +271,6 @@ class FinsyncBackend(models.Model):
         """The id PayPal gave the webhook registered for this connector (connector code only)."""
         self.ensure_one()
         return (self._get_secret("webhook_secret") or "").strip()
-
-    def _paypal_count_rejection(self, reason):
-        """Count a refused delivery (the webhook controller's name for it)."""
-        return self._gateway_count_rejection(reason)
 
     def _paypal_technical_user(self):
         """The FinSync accountant PayPal's deliveries are stored and processed as."""

@@ -45,7 +45,7 @@ class StripeWebhookController(http.Controller, WebhookEndpoint):
                 tolerance=backend.webhook_tolerance,
             )
         except SignatureError as err:
-            backend._stripe_count_rejection(err.code)
+            backend._gateway_count_rejection(err.code)
             return answer(400, error="signature rejected")
         try:
             document = json.loads(payload)

@@ -154,10 +154,6 @@ class FinsyncBackend(models.Model):
         self.ensure_one()
         return split_secrets(self._get_secret("webhook_secret"))
 
-    def _stripe_count_rejection(self, reason):
-        """Count a refused delivery (the webhook controller's name for it)."""
-        return self._gateway_count_rejection(reason)
-
     # ------------------------------------------------------------------
     # Gateway
     # ------------------------------------------------------------------
