@@ -1,6 +1,6 @@
 """FinSync matching benchmark; run through ``setup/bench match`` (which prepares the template).
 
-``setup/bench match [--lines N] [--dataset DIR] [--jobs] [--profile FILE]``
+``setup/bench match [--lines N] [--dataset DIR] [--jobs] [--profile FILE] [--[no-]clone]``
 
 1. The data set: generated (``engine/benchmark.py``: N statement lines, about N
    open invoices of about N/20 partners, labelled) and written as CSV into a
@@ -8,8 +8,10 @@
    ``statement.csv``; the ``expected`` column is never read by matching).
 2. A fresh database copied from the template (FinSync installed, no demo data):
    partners with their bank accounts, posted customer invoices (and credit
-   notes), a bank journal per currency, the statement imported through FinSync's
-   importer and posted as statement lines by the posting job's code, in chunks,
+   notes: over ``CLONE_FROM``, all but the first ``ORM_SEED`` cloned in SQL by
+   ``bench_invoice_clone.py`` and checked against the ORM's), a bank journal
+   per currency, the statement imported through FinSync's importer and posted
+   as statement lines by the posting job's code, in chunks,
    with no matching rule active yet.
 3. For N up to 1,000: a copy of that database with OCA's ``account_reconcile_oca``
    installed, whose ``_auto_reconcile`` ("Invoices/Bills Perfect Match") runs over
