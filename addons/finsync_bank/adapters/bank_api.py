@@ -25,12 +25,15 @@ Tokens, secrets and payloads are never logged.
 import logging
 import time
 
-import requests
+from odoo.addons.finsync_base.tools.http_client import (
+    DEFAULT_TIMEOUT,
+    MAX_WAIT,
+    RetryingHttpClient,
+)
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 30  # seconds, for connecting and for each read
-MAX_RETRY_AFTER = 60
+MAX_RETRY_AFTER = MAX_WAIT
 
 
 class BankApiError(Exception):
@@ -49,7 +52,10 @@ class BankApiTransientError(BankApiError):
         self.retry_after = retry_after
 
 
-class BankApiClient:
+class BankApiClient(RetryingHttpClient):
+    transient_error = BankApiTransientError
+    max_wait = MAX_RETRY_AFTER
+
     def __init__(
         self,
         base_url,
@@ -61,17 +67,12 @@ class BankApiClient:
         sleep=time.sleep,
         page_size=100,
     ):
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, session, timeout, max_retries, sleep)
         self.client_id = client_id
         self.client_secret = client_secret
-        self.session = session or requests.Session()
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.sleep = sleep
         self.page_size = page_size
         self._token = None
         self._token_expires = 0.0
-        self.requests_sent = 0
 
     # -- authentication ------------------------------------------------------
     def _access_token(self, force=False):
@@ -88,46 +89,11 @@ class BankApiClient:
         self._token_expires = time.monotonic() + float(payload.get("expires_in", 300))
         return self._token
 
-    # -- transport -----------------------------------------------------------
-    def _send(self, method, path, **kwargs):
-        """One request with retries on 429, 5xx and network errors."""
-        url = self.base_url + path
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                self.requests_sent += 1
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except (requests.Timeout, requests.ConnectionError) as err:
-                if last:
-                    raise BankApiTransientError(f"{method} {path}: {type(err).__name__}") from err
-                self.sleep(self._backoff(attempt))
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                wait = self._retry_after(response, attempt)
-                if last:
-                    raise BankApiTransientError(
-                        f"{method} {path}: HTTP {response.status_code}",
-                        status=response.status_code,
-                        retry_after=wait,
-                    )
-                self.sleep(wait)
-                continue
-            if response.status_code >= 400:
-                raise BankApiError(
-                    f"{method} {path}: HTTP {response.status_code}", status=response.status_code
-                )
-            return response
-        raise AssertionError("unreachable")
-
-    def _backoff(self, attempt):
-        return min(2**attempt, MAX_RETRY_AFTER)
-
-    def _retry_after(self, response, attempt):
-        header = response.headers.get("Retry-After")
-        try:
-            return min(max(float(header), 0.0), MAX_RETRY_AFTER)
-        except (TypeError, ValueError):
-            return self._backoff(attempt)
+    # -- transport (retries: finsync_base.tools.http_client) --------------------
+    def _refusal(self, method, path, response):
+        return BankApiError(
+            f"{method} {path}: HTTP {response.status_code}", status=response.status_code
+        )
 
     def _get(self, path, params=None):
         headers = {"Authorization": f"Bearer {self._access_token()}"}

@@ -33,14 +33,16 @@ import logging
 import threading
 import time
 
-import requests
+from odoo.addons.finsync_base.tools.http_client import (
+    DEFAULT_TIMEOUT,
+    MAX_WAIT,
+    RetryingHttpClient,
+)
 
 _logger = logging.getLogger(__name__)
 
 LIVE_URL = "https://api-m.paypal.com"
 SANDBOX_URL = "https://api-m.sandbox.paypal.com"
-DEFAULT_TIMEOUT = 30  # seconds, for connecting and for each read
-MAX_WAIT = 60
 MAX_WINDOW = datetime.timedelta(days=31)
 PAGE_SIZE = 500  # PayPal's largest page
 TOKEN_MARGIN = 60  # seconds before expiry when a cached token is renewed
@@ -129,7 +131,10 @@ def windows(start, end, size=MAX_WINDOW):
     return result
 
 
-class PayPalClient:
+class PayPalClient(RetryingHttpClient):
+    transient_error = PayPalTransientError
+    max_wait = MAX_WAIT
+
     def __init__(
         self,
         client_id,
@@ -144,18 +149,13 @@ class PayPalClient:
     ):
         if not client_id or not client_secret:
             raise PayPalApiError("no client id or client secret configured")
+        super().__init__(base_url or SANDBOX_URL, session, timeout, max_retries, sleep)
         self.client_id = client_id
         self._secret = client_secret
-        self.base_url = (base_url or SANDBOX_URL).rstrip("/")
-        self.session = session or requests.Session()
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.sleep = sleep
         self.page_size = page_size
         self.tokens = tokens if tokens is not None else SHARED_TOKENS
         digest = hashlib.sha256(client_secret.encode()).hexdigest()[:16]
         self._token_key = (self.base_url, client_id, digest)
-        self.requests_sent = 0
 
     # -- authentication ------------------------------------------------------
     def _access_token(self, force=False):
@@ -176,34 +176,7 @@ class PayPalClient:
         self.tokens.put(self._token_key, token, payload.get("expires_in") or 300)
         return token
 
-    # -- transport -----------------------------------------------------------
-    def _send(self, method, path, **kwargs):
-        """One request with retries on 429, 5xx and network errors."""
-        url = self.base_url + path
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                self.requests_sent += 1
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except (requests.Timeout, requests.ConnectionError) as err:
-                if last:
-                    raise PayPalTransientError(f"{method} {path}: {type(err).__name__}") from err
-                self.sleep(self._backoff(attempt))
-                continue
-            status = response.status_code
-            if status == 429 or status >= 500:
-                wait = self._wait(response, attempt)
-                if last:
-                    raise PayPalTransientError(
-                        f"{method} {path}: HTTP {status}", status=status, retry_after=wait
-                    )
-                self.sleep(wait)
-                continue
-            if status >= 400:
-                raise self._refusal(method, path, response)
-            return response
-        raise AssertionError("unreachable")
-
+    # -- transport (retries: finsync_base.tools.http_client) --------------------
     def _refusal(self, method, path, response):
         """A PayPalApiError naming the request and PayPal's error (never the body)."""
         try:
@@ -224,16 +197,6 @@ class PayPalClient:
             name=name if isinstance(name, str) else None,
             debug_id=debug_id if isinstance(debug_id, str) else None,
         )
-
-    def _backoff(self, attempt):
-        return min(2**attempt, MAX_WAIT)
-
-    def _wait(self, response, attempt):
-        header = response.headers.get("Retry-After")
-        try:
-            return min(max(float(header), 0.0), MAX_WAIT)
-        except (TypeError, ValueError):
-            return self._backoff(attempt)
 
     def _json(self, response, request):
         try:

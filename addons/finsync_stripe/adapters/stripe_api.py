@@ -22,14 +22,16 @@ later). Other 4xx raise ``StripeApiError`` with Stripe's error type and code
 import logging
 import time
 
-import requests
+from odoo.addons.finsync_base.tools.http_client import (
+    DEFAULT_TIMEOUT,
+    MAX_WAIT,
+    RetryingHttpClient,
+)
 
 _logger = logging.getLogger(__name__)
 
 API_VERSION = "2024-06-20"
 DEFAULT_URL = "https://api.stripe.com"
-DEFAULT_TIMEOUT = 30  # seconds, for connecting and for each read
-MAX_WAIT = 60
 PAGE_LIMIT = 100
 
 
@@ -50,7 +52,10 @@ class StripeTransientError(StripeApiError):
         self.retry_after = retry_after
 
 
-class StripeClient:
+class StripeClient(RetryingHttpClient):
+    transient_error = StripeTransientError
+    max_wait = MAX_WAIT
+
     def __init__(
         self,
         api_key,
@@ -63,53 +68,32 @@ class StripeClient:
     ):
         if not api_key:
             raise StripeApiError("no API key configured")
+        super().__init__(base_url or DEFAULT_URL, session, timeout, max_retries, sleep)
         self.api_key = api_key
-        self.base_url = (base_url or DEFAULT_URL).rstrip("/")
-        self.session = session or requests.Session()
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.sleep = sleep
         self.page_limit = page_limit
-        self.requests_sent = 0
 
     # -- transport -----------------------------------------------------------
     def _headers(self):
         return {"Authorization": f"Bearer {self.api_key}", "Stripe-Version": API_VERSION}
 
+    def _transmit(self, method, url, **kwargs):
+        return self.session.get(url, timeout=self.timeout, **kwargs)
+
+    def _no_retry(self, response):
+        """Stripe says ``Stripe-Should-Retry: false`` when retrying cannot help."""
+        return response.headers.get("Stripe-Should-Retry", "").lower() == "false"
+
     def _get(self, path, params=None):
         """One GET with retries; returns the decoded JSON."""
-        url = self.base_url + path
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                self.requests_sent += 1
-                response = self.session.get(
-                    url, params=params, headers=self._headers(), timeout=self.timeout
-                )
-            except (requests.Timeout, requests.ConnectionError) as err:
-                if last:
-                    raise StripeTransientError(f"GET {path}: {type(err).__name__}") from err
-                self.sleep(self._backoff(attempt))
-                continue
-            status = response.status_code
-            if status == 429 or status >= 500:
-                wait = self._wait(response, attempt)
-                no_retry = response.headers.get("Stripe-Should-Retry", "").lower() == "false"
-                if last or no_retry:
-                    raise StripeTransientError(
-                        f"GET {path}: HTTP {status}", status=status, retry_after=wait
-                    )
-                self.sleep(wait)
-                continue
-            if status >= 400:
-                raise self._refusal(path, response)
-            try:
-                return response.json()
-            except ValueError as err:
-                raise StripeApiError(f"GET {path}: the answer is not JSON", status) from err
-        raise AssertionError("unreachable")
+        response = self._send("GET", path, params=params, headers=self._headers())
+        try:
+            return response.json()
+        except ValueError as err:
+            raise StripeApiError(
+                f"GET {path}: the answer is not JSON", response.status_code
+            ) from err
 
-    def _refusal(self, path, response):
+    def _refusal(self, method, path, response):
         try:
             error = response.json().get("error") or {}
         except ValueError:
@@ -117,18 +101,10 @@ class StripeClient:
         detail = ", ".join(
             str(error[key]) for key in ("type", "code") if isinstance(error.get(key), str)
         )
-        message = f"GET {path}: HTTP {response.status_code}" + (f" ({detail})" if detail else "")
+        message = f"{method} {path}: HTTP {response.status_code}" + (
+            f" ({detail})" if detail else ""
+        )
         return StripeApiError(message, status=response.status_code, code=error.get("code"))
-
-    def _backoff(self, attempt):
-        return min(2**attempt, MAX_WAIT)
-
-    def _wait(self, response, attempt):
-        header = response.headers.get("Retry-After")
-        try:
-            return min(max(float(header), 0.0), MAX_WAIT)
-        except (TypeError, ValueError):
-            return self._backoff(attempt)
 
     # -- resources -----------------------------------------------------------
     def balance_transaction_pages(self, created_gte=None, payout=None):
