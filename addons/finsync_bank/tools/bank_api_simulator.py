@@ -20,32 +20,36 @@ expiry without any network::
 import argparse
 import base64
 import datetime
-import json
 import secrets
-import sys
-import threading
-import time
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
+
+try:
+    from odoo.addons.finsync_base.tools.simulator import ApiSimulator
+except ImportError:  # run alone by setup/run (``python -m tools.bank_api_simulator``), outside Odoo
+    import importlib.util
+    import pathlib
+
+    _spec = importlib.util.spec_from_file_location(
+        "finsync_base_simulator",
+        pathlib.Path(__file__).resolve().parents[2] / "finsync_base" / "tools" / "simulator.py",
+    )
+    _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)
+    ApiSimulator = _module.ApiSimulator
 
 
-class BankApiSimulator:
+class BankApiSimulator(ApiSimulator):
     def __init__(self, client_id="demo", client_secret="secret", page_size=50, port=0):
+        super().__init__(port)
         self.client_id = client_id
         self.client_secret = client_secret
         self.page_size = page_size
-        self.port = port
         self.accounts = {}
         self.transactions = {}
         self.payments = []
         self.tokens = set()
         self.sequence = 0
-        self.lock = threading.Lock()
-        self._faults = []  # [kind, value, remaining, path_part, good requests first]
-        self.requests = []
-        self._server = None
-        self._thread = None
 
     # -- data ------------------------------------------------------------------
     def _next_sequence(self):
@@ -107,62 +111,14 @@ class BankApiSimulator:
                 }
             )
 
-    # -- faults ----------------------------------------------------------------
-    def throttle_next(self, count, retry_after=1, path_part=""):
-        self._faults.append(["throttle", retry_after, count, path_part, 0])
-
-    def fail_next(self, count, status=503, path_part="", after=0):
-        """Fail ``count`` requests to paths containing ``path_part``, ``after`` good ones."""
-        self._faults.append(["fail", status, count, path_part, after])
-
-    def delay_next(self, count, seconds, path_part=""):
-        self._faults.append(["delay", seconds, count, path_part, 0])
-
+    # -- faults (throttle_next, fail_next, delay_next: ApiSimulator) ------------
     def expire_tokens(self):
         with self.lock:
             self.tokens.clear()
 
-    def _take_fault(self, path):
-        with self.lock:
-            for fault in self._faults:
-                if fault[2] > 0 and fault[3] in path:
-                    if fault[4] > 0:
-                        fault[4] -= 1
-                        continue
-                    fault[2] -= 1
-                    return fault[0], fault[1]
-        return None
-
-    # -- server ----------------------------------------------------------------
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self):
-        handler = type("Handler", (_Handler,), {"simulator": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
     # -- API -------------------------------------------------------------------
-    def handle(self, method, path, query, headers, body):
-        """(status, headers, payload) for one request."""
-        self.requests.append((method, path))
-        fault = self._take_fault(path)
-        if fault:
-            kind, value = fault
-            if kind == "throttle":
-                return 429, {"Retry-After": str(value)}, {"error": "rate_limited"}
-            if kind == "fail":
-                return value, {}, {"error": "unavailable"}
-            time.sleep(value)
+    def route(self, method, path, query, headers, body):
+        """(status, headers, payload) for one request past the faults."""
         if method == "POST" and path == "/oauth/token":
             return self._token(headers, body)
         if headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
@@ -213,32 +169,6 @@ class BankApiSimulator:
         ]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    simulator = None
-
-    def _respond(self):
-        url = urlparse(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, headers, payload = self.simulator.handle(
-            self.command, url.path, parse_qs(url.query), dict(self.headers), body
-        )
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = _respond
-    do_POST = _respond
-
-    def log_message(self, format, *args):
-        """Quiet: tests and the demo need no access log."""
-
-
 def main():
     parser = argparse.ArgumentParser(description="FinSync bank API simulator (demo data)")
     parser.add_argument("--port", type=int, default=8099)
@@ -249,14 +179,7 @@ def main():
     sim.set_payment_status("PAY-1", "initiated")
     sim.set_payment_status("PAY-1", "accepted")
     sim.set_payment_status("PAY-2", "rejected")
-    sim.start()
-    sys.stdout.write(f"bank API simulator on {sim.url}\n")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sim.stop()
+    sim.serve_until_interrupted("bank API simulator on {url}")
 
 
 if __name__ == "__main__":

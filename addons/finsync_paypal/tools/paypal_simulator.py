@@ -30,15 +30,25 @@ import hashlib
 import hmac
 import json
 import secrets
-import sys
-import threading
-import time
 import uuid
 import zlib
 from collections import defaultdict
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
+
+try:
+    from odoo.addons.finsync_base.tools.simulator import ApiSimulator
+except ImportError:  # run alone by setup/run (``python -m tools.paypal_simulator``), outside Odoo
+    import importlib.util
+    import pathlib
+
+    _spec = importlib.util.spec_from_file_location(
+        "finsync_base_simulator",
+        pathlib.Path(__file__).resolve().parents[2] / "finsync_base" / "tools" / "simulator.py",
+    )
+    _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)
+    ApiSimulator = _module.ApiSimulator
 
 SIGNING_SECRET = b"finsync-paypal-simulator"  # the simulator's stand-in for PayPal's key
 MAX_RANGE = datetime.timedelta(days=31)
@@ -56,7 +66,7 @@ def _parse(value):
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
-class PayPalSimulator:
+class PayPalSimulator(ApiSimulator):
     def __init__(
         self,
         client_id="demo",
@@ -67,22 +77,17 @@ class PayPalSimulator:
         token_ttl=32400,
         start=datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC),
     ):
+        super().__init__(port)
         self.client_id = client_id
         self.client_secret = client_secret
         self.webhook_id = webhook_id
         self.page_size = page_size
-        self.port = port
         self.token_ttl = token_ttl
         self.clock = start
         # PayPal's data lags behind: transactions of the last hours may not be searchable.
         self.refresh_lag = datetime.timedelta(0)
         self.transactions = []
         self.tokens = set()
-        self.lock = threading.Lock()
-        self._faults = []  # [kind, value, remaining, path_part, good requests first]
-        self.requests = []  # (method, path, query)
-        self._server = None
-        self._thread = None
         self._counter = 0
 
     # -- data ------------------------------------------------------------------
@@ -279,57 +284,19 @@ class PayPalSimulator:
             ),
         }
 
-    # -- faults ----------------------------------------------------------------
-    def throttle_next(self, count, retry_after=1, path_part=""):
-        self._faults.append(["throttle", retry_after, count, path_part, 0])
-
-    def fail_next(self, count, status=503, path_part="", after=0):
-        """Fail ``count`` requests to paths containing ``path_part``, ``after`` good ones."""
-        self._faults.append(["fail", status, count, path_part, after])
+    # -- faults (throttle_next, fail_next, delay_next: ApiSimulator) ------------
+    def error_body(self, kind, status):
+        if kind == "throttle":
+            return {"name": "RATE_LIMIT_REACHED"}
+        return {"name": "INTERNAL_SERVICE_ERROR", "debug_id": "sim-debug"}
 
     def expire_tokens(self):
         with self.lock:
             self.tokens.clear()
 
-    def _take_fault(self, path):
-        with self.lock:
-            for fault in self._faults:
-                if fault[2] > 0 and fault[3] in path:
-                    if fault[4] > 0:
-                        fault[4] -= 1
-                        continue
-                    fault[2] -= 1
-                    return fault[0], fault[1]
-        return None
-
-    # -- server ----------------------------------------------------------------
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self):
-        handler = type("Handler", (_Handler,), {"simulator": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
     # -- API -------------------------------------------------------------------
-    def handle(self, method, path, query, headers, body):
-        """(status, headers, payload) for one request."""
-        self.requests.append((method, path, query))
-        fault = self._take_fault(path)
-        if fault:
-            kind, value = fault
-            if kind == "throttle":
-                return 429, {"Retry-After": str(value)}, {"name": "RATE_LIMIT_REACHED"}
-            return value, {}, {"name": "INTERNAL_SERVICE_ERROR", "debug_id": "sim-debug"}
+    def route(self, method, path, query, headers, body):
+        """(status, headers, payload) for one request past the faults."""
         if method == "POST" and path == "/v1/oauth2/token":
             return self._token(headers, body)
         if headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
@@ -461,32 +428,6 @@ class PayPalSimulator:
         return 200, {}, {"verification_status": "SUCCESS" if genuine else "FAILURE"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    simulator = None
-
-    def _respond(self):
-        url = urlparse(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, headers, payload = self.simulator.handle(
-            self.command, url.path, parse_qs(url.query), dict(self.headers), body
-        )
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = _respond
-    do_POST = _respond
-
-    def log_message(self, format, *args):
-        """Quiet: tests and the demo need no access log."""
-
-
 def demo_simulator(port=0):
     """The demo story: USD payments with fees, a refund, a hold and its release,
     a conversion to EUR and a payout to the bank."""
@@ -507,15 +448,7 @@ def main():
     parser = argparse.ArgumentParser(description="FinSync PayPal API simulator (demo data)")
     parser.add_argument("--port", type=int, default=8097)
     args = parser.parse_args()
-    sim = demo_simulator(port=args.port)
-    sim.start()
-    sys.stdout.write(f"PayPal API simulator on {sim.url}\n")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sim.stop()
+    demo_simulator(port=args.port).serve_until_interrupted("PayPal API simulator on {url}")
 
 
 if __name__ == "__main__":

@@ -20,30 +20,37 @@ pages, ``created[gte]``, ``payout``, ``expand[]=data.source``) and payouts on
 import argparse
 import itertools
 import json
-import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+
+try:
+    from odoo.addons.finsync_base.tools.simulator import ApiSimulator
+except ImportError:  # run alone by setup/run (``python -m tools.stripe_simulator``), outside Odoo
+    import importlib.util
+    import pathlib
+
+    _spec = importlib.util.spec_from_file_location(
+        "finsync_base_simulator",
+        pathlib.Path(__file__).resolve().parents[2] / "finsync_base" / "tools" / "simulator.py",
+    )
+    _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)
+    ApiSimulator = _module.ApiSimulator
 
 FEE_PERCENT = 29  # 2.9 % + 30 cents, Stripe's usual card price
 FEE_FIXED = 30
 DAY = 86400
 
 
-class StripeSimulator:
+class StripeSimulator(ApiSimulator):
+    methods = ("GET",)
+
     def __init__(self, api_key="sk_test_finsync", port=0, start_time=1767225600):
+        super().__init__(port)
         self.api_key = api_key
-        self.port = port
         self.clock = start_time  # 2026-01-01T00:00:00Z
         self.balance_transactions = []  # oldest first
         self.objects = {}
         self._events = []
         self._ids = itertools.count(1)
-        self.lock = threading.Lock()
-        self._faults = []  # [status, retry_after, remaining, path_part, headers, good first]
-        self.requests = []
-        self._server = None
 
     # -- data ------------------------------------------------------------------
     def _id(self, prefix):
@@ -218,57 +225,24 @@ class StripeSimulator:
         with self.lock:
             return list(self._events)
 
-    # -- faults ----------------------------------------------------------------
-    def throttle_next(self, count, retry_after=1, path_part=""):
-        self._faults.append([429, retry_after, count, path_part, {}, 0])
-
+    # -- faults (throttle_next, delay_next: ApiSimulator) ------------------------
     def fail_next(self, count, status=503, path_part="", should_retry=None, after=0):
-        """Fail ``count`` requests to paths containing ``path_part``, ``after`` good ones."""
+        """Fail ``count`` requests to paths containing ``path_part``, ``after`` good ones.
+
+        ``should_retry`` (a bool) adds Stripe's ``Stripe-Should-Retry`` header.
+        """
         headers = {} if should_retry is None else {"Stripe-Should-Retry": str(should_retry).lower()}
-        self._faults.append([status, None, count, path_part, headers, after])
+        return super().fail_next(count, status, path_part, after=after, headers=headers)
 
-    def _take_fault(self, path):
-        with self.lock:
-            for fault in self._faults:
-                if fault[2] > 0 and fault[3] in path:
-                    if fault[5] > 0:
-                        fault[5] -= 1
-                        continue
-                    fault[2] -= 1
-                    return fault
-        return None
-
-    # -- server ----------------------------------------------------------------
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self):
-        handler = type("Handler", (_Handler,), {"simulator": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+    def error_body(self, kind, status):
+        kind = "rate_limit_error" if status == 429 else "api_error"
+        if 400 <= status < 500 and status != 429:
+            kind = "invalid_request_error"
+        return {"error": {"type": kind, "message": "simulated failure"}}
 
     # -- API -------------------------------------------------------------------
-    def handle(self, method, path, query, headers):
-        """(status, headers, payload) of one request."""
-        self.requests.append((method, path, query))
-        fault = self._take_fault(path)
-        if fault:
-            status, retry_after, _count, _part, extra, _after = fault
-            extra = dict(extra)
-            if retry_after is not None:
-                extra["Retry-After"] = str(retry_after)
-            kind = "rate_limit_error" if status == 429 else "api_error"
-            if 400 <= status < 500 and status != 429:
-                kind = "invalid_request_error"
-            return status, extra, {"error": {"type": kind, "message": "simulated failure"}}
+    def route(self, method, path, query, headers, body):
+        """(status, headers, payload) of one request past the faults."""
         if headers.get("Authorization") != f"Bearer {self.api_key}":
             return 401, {}, {"error": {"type": "invalid_request_error", "code": "api_key"}}
         if method == "GET" and path == "/v1/balance_transactions":
@@ -310,27 +284,6 @@ class StripeSimulator:
         }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    simulator = None
-
-    def do_GET(self):
-        url = urlparse(self.path)
-        status, headers, payload = self.simulator.handle(
-            "GET", url.path, parse_qs(url.query), dict(self.headers)
-        )
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format, *args):
-        """Quiet: tests and the demo need no access log."""
-
-
 def demo_simulator(port=0):
     """The data set of the demo connector: charges, a refund, a dispute, payouts."""
     sim = StripeSimulator(api_key="sk_test_finsync_demo", port=port)
@@ -352,14 +305,7 @@ def main():
     parser = argparse.ArgumentParser(description="FinSync Stripe API simulator (demo data)")
     parser.add_argument("--port", type=int, default=8098)
     args = parser.parse_args()
-    sim = demo_simulator(args.port).start()
-    sys.stdout.write(f"Stripe simulator on {sim.url}\n")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sim.stop()
+    demo_simulator(args.port).serve_until_interrupted("Stripe simulator on {url}")
 
 
 if __name__ == "__main__":
