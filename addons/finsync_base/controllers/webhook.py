@@ -47,6 +47,19 @@ class WebhookEndpoint:
             return None
         return backend
 
+    def _webhook_delivery(self, backend_id, backend_type):
+        """``(backend, payload, None)`` for a delivery to read, else ``(None, None, answer)``.
+
+        404 for an unknown or inactive connector, 413 for a body over its limit.
+        """
+        backend = self._webhook_backend(backend_id, backend_type)
+        if backend is None:
+            return None, None, answer(404, error="unknown webhook endpoint")
+        payload = self._webhook_body(backend._webhook_limit_kb())
+        if payload is None:
+            return None, None, answer(413, error="payload too large")
+        return backend, payload, None
+
     def _webhook_body(self, limit_kb, cache=True):
         """The raw body, or None when it is larger than ``limit_kb`` kilobytes.
 

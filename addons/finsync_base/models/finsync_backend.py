@@ -154,6 +154,10 @@ class FinsyncBackend(models.Model):
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+    def _webhook_limit_kb(self):
+        """Largest webhook body this connector accepts, in KB (gateways make it a setting)."""
+        return 512
+
     def _get_secret(self, field_name):
         """The one accessor of a backend's secrets: for connector code only.
 

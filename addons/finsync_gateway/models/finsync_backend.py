@@ -232,6 +232,9 @@ class FinsyncBackend(models.Model):
     # ------------------------------------------------------------------
     # Webhooks, health, technical user
     # ------------------------------------------------------------------
+    def _webhook_limit_kb(self):
+        return self.webhook_max_kb
+
     def _gateway_count_rejection(self, reason):
         """Count a refused delivery on the connector; logged without payload or headers."""
         self.ensure_one()

@@ -41,12 +41,9 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
     )
     def paypal_webhook(self, backend_id):
         # The delivery is trusted only once PayPal confirms it.
-        backend = self._webhook_backend(backend_id, "paypal")
-        if backend is None:
-            return answer(404, error="unknown webhook endpoint")
-        payload = self._webhook_body(backend.webhook_max_kb)
-        if payload is None:
-            return answer(413, error="payload too large")
+        backend, payload, refusal = self._webhook_delivery(backend_id, "paypal")
+        if refusal:
+            return refusal
         try:
             document = json.loads(payload)
             event_id = document["id"]

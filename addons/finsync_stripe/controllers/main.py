@@ -30,12 +30,9 @@ class StripeWebhookController(http.Controller, WebhookEndpoint):
         save_session=False,
     )
     def stripe_webhook(self, backend_id):
-        backend = self._webhook_backend(backend_id, "stripe")
-        if backend is None:
-            return answer(404, error="unknown webhook endpoint")
-        payload = self._webhook_body(backend.webhook_max_kb)
-        if payload is None:
-            return answer(413, error="payload too large")
+        backend, payload, refusal = self._webhook_delivery(backend_id, "stripe")
+        if refusal:
+            return refusal
         header = http.request.httprequest.headers.get("Stripe-Signature", "")
         try:
             verify(
