@@ -205,6 +205,8 @@ def start_server(db, config, port, workers, data_dir, job_capacity=1):
         f"--gevent-port={free_port()}",
         "--max-cron-threads=0",
         "--log-level=warn",
+        # The runner says when it is ready (the storm starts then: see below).
+        "--log-handler=odoo.addons.queue_job.jobrunner.runner:INFO",
         "--limit-time-real=600",
     ]
     if data_dir:
@@ -225,9 +227,15 @@ def start_server(db, config, port, workers, data_dir, job_capacity=1):
             raise SystemExit(f"finsync: error: Odoo exited early: see {log.name}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/web/health", timeout=2)
-            return process
         except OSError:
             time.sleep(0.5)
+            continue
+        # The job runner starts a few seconds after the HTTP workers: the storm
+        # starts once it runs, so that processing competes with the deliveries
+        # for the two cores as it would in production.
+        if "queue job runner ready for db" in Path(log.name).read_text(errors="replace"):
+            return process
+        time.sleep(0.5)
     stop_server(process)
     raise SystemExit(f"finsync: error: Odoo did not answer on port {port}: see {log.name}")
 

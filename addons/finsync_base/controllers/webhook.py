@@ -76,11 +76,12 @@ class WebhookEndpoint:
         except RequestEntityTooLarge:
             return None
 
-    def _webhook_store(self, backend, user, payload, event_id, event_type, enqueue):
+    def _webhook_store(self, backend, user, payload, event_id, event_type):
         """Store the event in the inbox as ``user`` and queue its processing, in this transaction.
 
-        ``enqueue`` is called with the new event (once: only the request whose
-        INSERT created the row gets here with a received event without a job).
+        The event joins the connector's pending inbox job (see
+        ``finsync.event._enqueue_inbox``); only the request whose INSERT
+        created the row gets there with a received event without a job.
         """
         Event = request.env(user=user.id, su=False)["finsync.event"].with_company(
             backend.company_id
@@ -99,5 +100,5 @@ class WebhookEndpoint:
         )
         if event.state != "received" or event.job_uuid:
             return answer(200, received=True, duplicate=True)
-        enqueue(event)
+        event._enqueue_inbox()
         return answer(200, received=True, duplicate=False)

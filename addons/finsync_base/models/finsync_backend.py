@@ -2,6 +2,7 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -173,6 +174,73 @@ class FinsyncBackend(models.Model):
     def _check_can_read_secrets(self):
         if not self.env.user.has_group("base.group_system"):
             raise AccessError(self.env._("Only administrators can read connector credentials."))
+
+    # ------------------------------------------------------------------
+    # Inbox jobs: the events of a delivery storm processed together
+    # ------------------------------------------------------------------
+    def _inbox_identity(self):
+        self.ensure_one()
+        return f"finsync-inbox-{self.id}"
+
+    def _inbox_job_uuid(self):
+        """The uuid of this connector's pending inbox job that new events may join.
+
+        The job row is locked FOR SHARE until the caller's transaction ends:
+        the job runner cannot mark it enqueued (an UPDATE) before the events
+        that joined it are committed, so the job always sees all of them, and
+        a job already enqueued or started is never joined. A request whose
+        snapshot predates the runner's update fails to lock the row with a
+        serialization failure, and Odoo runs it again. Without a pending job
+        one is created (identity key set after ``with_delay``: queue_job's own
+        identity lookup would return a pending job without locking it).
+        """
+        self.ensure_one()
+        identity = self._inbox_identity()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT uuid FROM queue_job
+                 WHERE identity_key = %s AND state = 'pending' AND retry = 0 AND eta IS NULL
+                 ORDER BY id DESC
+                 LIMIT 1
+                   FOR SHARE SKIP LOCKED
+                """,
+                identity,
+            )
+        )
+        row = self.env.cr.fetchone()
+        if row:
+            return row[0]
+        job = (
+            self.with_context(
+                tracking_disable=True, mail_create_nolog=True, mail_create_nosubscribe=True
+            )
+            .with_delay(
+                channel=f"root.finsync.{self.backend_type}",
+                description=self.env._("Process the new events of %(name)s", name=self.name),
+                max_retries=self.max_attempts,
+            )
+            ._process_inbox_job()
+        )
+        self.env.cr.execute(
+            SQL("UPDATE queue_job SET identity_key = %s WHERE uuid = %s", identity, job.uuid)
+        )
+        return job.uuid
+
+    def _process_inbox_job(self):
+        """Job: process the events that joined it (``_inbox_job_uuid``), in arrival order."""
+        self.ensure_one()
+        events = self.env["finsync.event"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("job_uuid", "=", self.env.context.get("job_uuid")),
+                ("state", "=", "queued"),
+            ],
+            order="id",
+        )
+        if not events:
+            return self.env._("No events left to process")
+        return events._process_job()
 
     def _mark_sync_success(self):
         self.sudo().write(

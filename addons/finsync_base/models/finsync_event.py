@@ -340,6 +340,32 @@ class FinsyncEvent(models.Model):
             event.write({"state": "queued", "job_uuid": job.uuid})
         return True
 
+    def _enqueue_inbox(self):
+        """Queue events a delivery has just stored with their connector's other new events.
+
+        A webhook request calls this in its own transaction. The events join
+        the connector's pending inbox job (``finsync.backend._inbox_job_uuid``),
+        created when there is none, so one job processes what arrived meanwhile
+        together: a storm of deliveries costs a few jobs instead of one each,
+        and their statement lines are posted set-based. An event that fails
+        there fails alone, as in its own job (see ``_process``).
+        """
+        for backend, events in self.grouped("backend_id").items():
+            job_uuid = backend._inbox_job_uuid()
+            # Plain UPDATE: a request must stay cheap, and nothing computed
+            # depends on an event's state or job.
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE finsync_event SET state = 'queued', job_uuid = %s, write_uid = %s,"
+                    " write_date = now() AT TIME ZONE 'UTC' WHERE id IN %s",
+                    job_uuid,
+                    self.env.uid,
+                    tuple(events.ids),
+                )
+            )
+        self.invalidate_recordset(["state", "job_uuid", "write_uid", "write_date"])
+        return True
+
     def _processing_channel(self):
         self.ensure_one()
         return f"root.finsync.{self.backend_id.backend_type}"

@@ -41,6 +41,10 @@ class TestEventConcurrency(TransactionCase):
                 "(SELECT id FROM finsync_event WHERE backend_id = %s)",
                 [self.backend_id],
             )
+            cr.execute(
+                "DELETE FROM queue_job WHERE identity_key = %s",
+                [f"finsync-inbox-{self.backend_id}"],
+            )
             for table in ("finsync_transaction", "finsync_event"):
                 cr.execute(f"DELETE FROM {table} WHERE backend_id = %s", [self.backend_id])
             cr.execute("DELETE FROM finsync_backend WHERE id = %s", [self.backend_id])
@@ -108,3 +112,69 @@ class TestEventConcurrency(TransactionCase):
                 [self.backend_id],
             )
             self.assertEqual(cr.fetchone()[0], 1, "one creation, recorded once")
+
+    def _deliver_one(self, cr, external_id):
+        """What a webhook request does: store the event and make it join the inbox job."""
+        env = self._env(cr)
+        backend = env["finsync.backend"].browse(self.backend_id)
+        payload = json.dumps({"transactions": []})
+        event = env["finsync.event"]._ingest(
+            backend, [{"payload": payload, "external_id": external_id}]
+        )
+        event._enqueue_inbox()
+        return event.job_uuid
+
+    @mute_logger("odoo.sql_db")
+    def test_runner_cannot_start_an_inbox_job_before_the_events_joining_it_are_committed(self):
+        first = self.registry.cursor()
+        try:
+            job_uuid = self._deliver_one(first, "evt_inbox_1")
+            first.commit()
+            # A second delivery joins the pending job and is still in flight...
+            second = self.registry.cursor()
+            try:
+                self.assertEqual(self._deliver_one(second, "evt_inbox_2"), job_uuid)
+                # ...so the job runner's UPDATE to "enqueued" waits for it.
+                with self.registry.cursor() as runner:
+                    runner.execute("SET LOCAL lock_timeout = '200ms'")
+                    with self.assertRaises(psycopg2.errors.LockNotAvailable):
+                        runner.execute(
+                            "UPDATE queue_job SET state = 'enqueued' WHERE uuid = %s", [job_uuid]
+                        )
+                second.commit()
+            finally:
+                second.close()
+            with self.registry.cursor() as runner:
+                runner.execute(
+                    "UPDATE queue_job SET state = 'enqueued' WHERE uuid = %s", [job_uuid]
+                )
+            # A delivery after the runner took the job opens the next one.
+            third_uuid = self._deliver_one(first, "evt_inbox_3")
+            first.commit()
+        finally:
+            first.close()
+        self.assertNotEqual(third_uuid, job_uuid)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT external_id, state, job_uuid FROM finsync_event"
+                " WHERE backend_id = %s ORDER BY id",
+                [self.backend_id],
+            )
+            self.assertEqual(
+                cr.fetchall(),
+                [
+                    ("evt_inbox_1", "queued", job_uuid),
+                    ("evt_inbox_2", "queued", job_uuid),
+                    ("evt_inbox_3", "queued", third_uuid),
+                ],
+            )
+            # The job the runner started processes the two events that joined it.
+            env = self._env(cr)
+            backend = env["finsync.backend"].browse(self.backend_id)
+            backend.with_context(job_uuid=job_uuid)._process_inbox_job()
+            cr.execute(
+                "SELECT external_id FROM finsync_event WHERE backend_id = %s AND state = 'done'"
+                " ORDER BY id",
+                [self.backend_id],
+            )
+            self.assertEqual([row[0] for row in cr.fetchall()], ["evt_inbox_1", "evt_inbox_2"])

@@ -191,9 +191,10 @@ class FinsyncBackend(models.Model):
             .search([("company_id", "=", self.company_id.id)])
             .mapped("code")
         )
+        # Codes have at most 5 characters: SUSD, then SUSD1..SUSD9, SUS10..SUS99, SU100..
         base = f"{self._gateway_journal_prefix()}{currency.name}"[:5]
-        candidates = [base] + [f"{base[:4]}{n}" for n in range(1, 10)]
-        return next((code for code in candidates if code not in used), base)
+        candidates = [base] + [f"{base[: 5 - len(str(n))]}{n}" for n in range(1, 1000)]
+        return next(code for code in candidates if code not in used)
 
     # ------------------------------------------------------------------
     # Accounts

@@ -51,6 +51,11 @@ class FinsyncTransaction(models.Model):
         self._gateway_link_reversals(
             backend, transactions, {key: vals[source]["reverses"] for key, vals in by_id.items()}
         )
+        batch = self.env.context.get("finsync_gateway_batch")
+        if batch:
+            # Events processed together book at the end (finsync.event._process).
+            batch.told.append((transactions, by_id))
+            return transactions
         transactions._gateway_post()
         self.env["finsync.settlement"]._gateway_sync_payouts(
             transactions.filtered(lambda tx: tx.kind == "payout"), by_id
@@ -184,14 +189,15 @@ class FinsyncTransaction(models.Model):
     def _gateway_create_lines(self, vals_list):
         """Posted statement lines for ``vals_list``, in its order.
 
-        A pulled page or a report brings many lines left in the suspense account
-        for the matching engine: they go through finsync_bank's set-based
-        posting, which writes the rows Odoo's ``create`` would (and falls back to
-        it whenever the result is not certain). A webhook brings one or two:
-        those, and lines booked against an account (fees, disputes, payouts), go
-        through ``create``, whose numbering waits for a concurrent job instead of
-        failing it (the set-based path would retry the job after a numbering
-        conflict, which concurrent webhook jobs on one journal hit all the time).
+        A pulled page, a report or the webhook events one inbox job processes
+        together bring many lines left in the suspense account for the matching
+        engine: they go through finsync_bank's set-based posting, which writes
+        the rows Odoo's ``create`` would (and falls back to it whenever the
+        result is not certain). A few lines (one event processed alone), and
+        lines booked against an account (fees, disputes, payouts), go through
+        ``create``, whose numbering waits for a concurrent job instead of
+        failing it (the set-based path retries its job after a numbering
+        conflict).
         """
         StLine = self.env["account.bank.statement.line"].with_context(tracking_disable=True)
         plain = [i for i, vals in enumerate(vals_list) if "counterpart_account_id" not in vals]

@@ -109,3 +109,19 @@ class TestGatewaySettlement(GatewayCommon):
         self.assertFalse(
             self.env["finsync.settlement"].with_user(outsider).search([("id", "=", settlement.id)])
         )
+
+
+@tagged("post_install", "-at_install")
+class TestGatewayJournals(GatewayCommon):
+    def test_many_connectors_in_one_company_each_get_their_own_journal(self):
+        """A company with a dozen accounts of one gateway: every one opens its journal."""
+        journals = self.env["account.journal"]
+        for index in range(12):
+            backend = self.env["finsync.backend"].create(
+                {"name": f"Shop {index}", "backend_type": "generic"}
+            )
+            journals |= backend._gateway_journal(self.currency)
+        self.assertEqual(len(journals), 12)
+        codes = journals.mapped("code")
+        self.assertEqual(len(set(codes)), 12)
+        self.assertTrue(all(len(code) <= 5 for code in codes), codes)

@@ -92,5 +92,4 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
             payload,
             event_id,
             event_type,
-            lambda event: event._enqueue_processing(),
         )

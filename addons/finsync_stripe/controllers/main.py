@@ -59,5 +59,4 @@ class StripeWebhookController(http.Controller, WebhookEndpoint):
             payload,
             event_id,
             event_type,
-            lambda event: event._stripe_enqueue(),
         )

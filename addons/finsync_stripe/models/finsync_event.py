@@ -13,26 +13,6 @@ from ..adapters import stripe_mapper
 class FinsyncEvent(models.Model):
     _inherit = "finsync.event"
 
-    def _stripe_enqueue(self):
-        """Queue the processing of events a webhook request has just stored.
-
-        Like ``_enqueue_processing`` without the identity key: only the request
-        whose INSERT created an event reaches this (the inbox's unique key sees
-        to it), so looking the key up would cost a query per delivery for
-        nothing. Job creation skips mail tracking for the same reason.
-        """
-        quiet = self.with_context(
-            tracking_disable=True, mail_create_nolog=True, mail_create_nosubscribe=True
-        )
-        for event in quiet:
-            job = event.with_delay(
-                channel=event._processing_channel(),
-                description=self.env._("Process FinSync event %(name)s", name=event.name),
-                max_retries=event.backend_id.max_attempts,
-            )._process_job()
-            event.write({"state": "queued", "job_uuid": job.uuid})
-        return True
-
     def _process_payload_stripe(self):
         """A webhook event or a pulled page of balance transactions: transactions and entries.
 

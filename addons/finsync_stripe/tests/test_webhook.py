@@ -1,7 +1,10 @@
 import json
 import time
+from unittest.mock import patch
 
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.job import Job
 
@@ -49,6 +52,62 @@ class TestStripeWebhook(StripeCommon, HttpCase):
         charge = self.transactions(external_id=self.charge["id"])
         self.assertEqual((charge.kind, charge.amount, charge.state), ("charge", 42.0, "settled"))
         self.assertEqual(charge.statement_line_id.amount, 42.0)
+
+    def test_deliveries_join_one_job_that_books_them_together(self):
+        second = self.sim.add_charge(1500, self.code, invoice="WEB-2")
+        bodies = [json.dumps(event).encode() for event in self.sim.events()]
+        for body in bodies:
+            self.assertEqual(self._post(body).status_code, 200)
+        events = self._events()
+        self.assertEqual(len(events), len(bodies))
+        job_uuid = events[0].job_uuid
+        self.assertEqual(set(events.mapped("job_uuid")), {job_uuid}, "one job for the storm")
+        Job.load(self.env, job_uuid).perform()
+        self.assertEqual(set(events.mapped("state")), {"done"})
+        lines = (
+            self.transactions(external_id=self.charge["id"]).statement_line_id
+            | self.transactions(external_id=second["id"]).statement_line_id
+        )
+        self.assertEqual(sorted(lines.mapped("amount")), [15.0, 42.0])
+        self.assertTrue(all(line.move_id.state == "posted" for line in lines))
+        # Once the runner has taken the job, the next delivery opens another one.
+        self.env["queue.job"].sudo().search([("uuid", "=", job_uuid)]).state = "started"
+        self.sim.add_charge(900, self.code, invoice="WEB-3")
+        self.assertEqual(self._post(json.dumps(self.sim.events()[-1]).encode()).status_code, 200)
+        late = self._events().filtered(lambda event: event.state == "queued")
+        self.assertEqual(len(late), 1)
+        self.assertNotEqual(late.job_uuid, job_uuid)
+
+    def test_an_event_whose_booking_fails_fails_alone_in_its_job(self):
+        second = self.sim.add_charge(1500, self.code, invoice="WEB-2")
+        for event in self.sim.events():
+            self.assertEqual(self._post(json.dumps(event).encode()).status_code, 200)
+        Transaction = self.registry["finsync.transaction"]
+        book = Transaction._gateway_post
+
+        def refuse_second(transactions):
+            if second["id"] in transactions.mapped("external_id"):
+                raise UserError("the clearing journal refused this line")
+            return book(transactions)
+
+        with (
+            patch.object(Transaction, "_gateway_post", refuse_second),
+            mute_logger("odoo.addons.finsync_base.models.finsync_event"),
+        ):
+            Job.load(self.env, self._events()[0].job_uuid).perform()
+        good = self._events().filtered(lambda event: event.state == "done")
+        bad = self._events() - good
+        self.assertEqual(len(bad), 1)
+        self.assertEqual(bad.state, "failed")
+        self.assertIn("refused this line", bad.last_error)
+        self.assertEqual(
+            self.transactions(external_id=self.charge["id"]).statement_line_id.amount, 42.0
+        )
+        self.assertFalse(self.transactions(external_id=second["id"]).statement_line_id)
+        self.assertTrue(
+            self.env["finsync.exception"].search([("event_id", "=", bad.id)]),
+            "the failure waits in the exception queue",
+        )
 
     def test_duplicate_delivery_is_accepted_and_stored_once(self):
         self.assertEqual(self._post().status_code, 200)
