@@ -8,6 +8,9 @@ _logger = logging.getLogger(__name__)
 
 SECRET_FIELDS = ("client_secret", "api_key", "webhook_secret")
 
+# Most events one inbox job processes (see FinsyncBackend._process_inbox_job).
+INBOX_BATCH = 500
+
 
 class FinsyncBackend(models.Model):
     """One configured connection to a bank, gateway, CRM or shop."""
@@ -209,8 +212,10 @@ class FinsyncBackend(models.Model):
             )
         )
         row = self.env.cr.fetchone()
-        if row:
-            return row[0]
+        return row[0] if row else self._inbox_new_job()
+
+    def _inbox_new_job(self):
+        """Create an inbox job of this connector (pending until this transaction commits)."""
         job = (
             self.with_context(
                 tracking_disable=True, mail_create_nolog=True, mail_create_nosubscribe=True
@@ -223,12 +228,20 @@ class FinsyncBackend(models.Model):
             ._process_inbox_job()
         )
         self.env.cr.execute(
-            SQL("UPDATE queue_job SET identity_key = %s WHERE uuid = %s", identity, job.uuid)
+            SQL(
+                "UPDATE queue_job SET identity_key = %s WHERE uuid = %s",
+                self._inbox_identity(),
+                job.uuid,
+            )
         )
         return job.uuid
 
     def _process_inbox_job(self):
-        """Job: process the events that joined it (``_inbox_job_uuid``), in arrival order."""
+        """Job: process the events that joined it (``_inbox_job_uuid``), in arrival order.
+
+        At most ``INBOX_BATCH`` of them: the rest move to a new inbox job, so
+        that a long storm never makes one job outlast the worker's time limit.
+        """
         self.ensure_one()
         events = self.env["finsync.event"].search(
             [
@@ -240,7 +253,17 @@ class FinsyncBackend(models.Model):
         )
         if not events:
             return self.env._("No events left to process")
-        return events._process_job()
+        rest = events[INBOX_BATCH:]
+        if rest:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE finsync_event SET job_uuid = %s WHERE id IN %s",
+                    self._inbox_new_job(),
+                    tuple(rest.ids),
+                )
+            )
+            rest.invalidate_recordset(["job_uuid"])
+        return events[:INBOX_BATCH]._process_job()
 
     def _mark_sync_success(self):
         self.sudo().write(

@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -142,3 +144,25 @@ class TestEventInbox(FinsyncCommon):
         from unittest.mock import patch
 
         return patch.object(type(self.env["finsync.event"]), "_process_payload_generic", func)
+
+    def test_a_long_storm_is_split_over_inbox_jobs(self):
+        """One inbox job takes at most INBOX_BATCH events; the rest go to the next job."""
+        events = self.env["finsync.event"]
+        for index in range(3):
+            event = self._ingest(self._payload((f"S-{index}", "1.00")), external_id=f"evt_s{index}")
+            event._enqueue_inbox()
+            events |= event
+        first_uuid = events[0].job_uuid
+        self.assertEqual(set(events.mapped("job_uuid")), {first_uuid})
+        with patch("odoo.addons.finsync_base.models.finsync_backend.INBOX_BATCH", 2):
+            Job.load(self.env, first_uuid).perform()
+        self.assertEqual(events.mapped("state"), ["done", "done", "queued"])
+        rest = events[2]
+        self.assertNotEqual(rest.job_uuid, first_uuid)
+        next_job = self.env["queue.job"].sudo().search([("uuid", "=", rest.job_uuid)])
+        self.assertEqual(next_job.state, "pending")
+        Job.load(self.env, next_job.uuid).perform()
+        self.assertEqual(rest.state, "done")
+        self.assertEqual(
+            self.env["finsync.transaction"].search_count([("backend_id", "=", self.backend.id)]), 3
+        )
