@@ -350,11 +350,15 @@ class FinsyncTransaction(models.Model):
         state when the transition is legal; stale updates are ignored, so
         out-of-order deliveries end in the same state as in-order ones.
         """
+        # The history of each transaction is its transitions (on its form): the
+        # chatter does not repeat it for what connectors create and move, which
+        # would cost a message per transaction and per move.
+        quiet = self.with_context(tracking_disable=True, mail_create_nolog=True)
         backend = event.backend_id
         currencies = self._prefetch_currencies(event, vals_list)
         existing = {
             tx.external_id: tx
-            for tx in self.search(
+            for tx in quiet.search(
                 [
                     ("backend_id", "=", backend.id),
                     ("external_id", "in", [vals["external_id"] for vals in vals_list]),
@@ -376,16 +380,16 @@ class FinsyncTransaction(models.Model):
                     vals["state"],
                     event.correlation_id,
                 )
-        created = self.with_context(
+        created = quiet.with_context(
             finsync_reason=self.env._("Received in event %(name)s", name=event.name)
         ).create(to_create)
         for (to_state, reason), ids in moves.items():
-            self.browse(ids)._transition(
+            quiet.browse(ids)._transition(
                 to_state,
                 reason=reason or self.env._("Updated by event %(name)s", name=event.name),
                 event=event,
             )
-        return created
+        return created.with_env(self.env)
 
     @api.model
     def _prefetch_currencies(self, event, vals_list):
