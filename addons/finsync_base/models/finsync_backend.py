@@ -1,5 +1,7 @@
 import logging
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
@@ -193,25 +195,32 @@ class FinsyncBackend(models.Model):
         that joined it are committed, so the job always sees all of them, and
         a job already enqueued or started is never joined. A request whose
         snapshot predates the runner's update fails to lock the row with a
-        serialization failure, and Odoo runs it again. Without a pending job
-        one is created (identity key set after ``with_delay``: queue_job's own
+        serialization failure and opens a new job instead. Without a pending
+        job one is created (identity key set after ``with_delay``: queue_job's own
         identity lookup would return a pending job without locking it).
         """
         self.ensure_one()
-        identity = self._inbox_identity()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT uuid FROM queue_job
-                 WHERE identity_key = %s AND state = 'pending' AND retry = 0 AND eta IS NULL
-                 ORDER BY id DESC
-                 LIMIT 1
-                   FOR SHARE SKIP LOCKED
-                """,
-                identity,
-            )
-        )
-        row = self.env.cr.fetchone()
+        row = None
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        """
+                        SELECT uuid FROM queue_job
+                         WHERE identity_key = %s AND state = 'pending' AND retry = 0
+                           AND eta IS NULL
+                         ORDER BY id DESC
+                         LIMIT 1
+                           FOR SHARE SKIP LOCKED
+                        """,
+                        self._inbox_identity(),
+                    ),
+                    log_exceptions=False,
+                )
+                row = self.env.cr.fetchone()
+        except psycopg2.errors.SerializationFailure:
+            # The runner took the job after this transaction began: open the next one.
+            row = None
         return row[0] if row else self._inbox_new_job()
 
     def _inbox_new_job(self):

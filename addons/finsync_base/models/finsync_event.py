@@ -158,12 +158,27 @@ class FinsyncEvent(models.Model):
         keys, prepared = self._prepare_ingest_rows(backend, events)
         if not prepared:
             return self.browse()
-        inserted = self._insert_ingest_rows(backend, list(prepared.values()))
-        self._store_payloads(inserted, prepared)
-        # Only the keys this INSERT did not create were stored before (duplicates):
-        # look those up; the new rows' ids came back from the INSERT.
-        by_key = dict(inserted)
-        known = [key for key in prepared if key not in inserted]
+        # Duplicates this transaction already sees are not inserted again: an
+        # INSERT .. ON CONFLICT meeting a row that a job updated since this
+        # transaction began (an event processed meanwhile) would fail with a
+        # serialization error, and the request would be run again for nothing.
+        self.flush_model(["backend_id", "dedup_key"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT dedup_key, id FROM finsync_event WHERE backend_id = %s AND dedup_key IN %s",
+                backend.id,
+                tuple(prepared),
+            )
+        )
+        by_key = dict(self.env.cr.fetchall())
+        inserted = {}
+        if len(by_key) < len(prepared):
+            new_rows = [row for key, row in prepared.items() if key not in by_key]
+            inserted = self._insert_ingest_rows(backend, new_rows)
+            self._store_payloads(inserted, prepared)
+            by_key.update(inserted)
+        # A key neither seen nor inserted was stored by a concurrent delivery.
+        known = [key for key in prepared if key not in by_key]
         if known:
             stored = self.search([("backend_id", "=", backend.id), ("dedup_key", "in", known)])
             by_key.update((event.dedup_key, event.id) for event in stored)

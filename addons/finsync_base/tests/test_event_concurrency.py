@@ -178,3 +178,45 @@ class TestEventConcurrency(TransactionCase):
                 [self.backend_id],
             )
             self.assertEqual([row[0] for row in cr.fetchall()], ["evt_inbox_1", "evt_inbox_2"])
+
+    def test_a_delivery_that_began_before_the_runner_took_the_job_opens_the_next_one(self):
+        with self.registry.cursor() as cr:
+            job_uuid = self._deliver_one(cr, "evt_inbox_a")
+        late = self.registry.cursor()
+        try:
+            late.execute("SELECT 1")  # the delivery's snapshot starts here...
+            with self.registry.cursor() as runner:  # ...then the runner takes the job
+                runner.execute(
+                    "UPDATE queue_job SET state = 'enqueued' WHERE uuid = %s", [job_uuid]
+                )
+            # Without a fallback, locking the job row would fail the request
+            # (serialization failure) and Odoo would run it again after a pause.
+            late_uuid = self._deliver_one(late, "evt_inbox_b")
+            late.commit()
+        finally:
+            late.close()
+        self.assertNotEqual(late_uuid, job_uuid)
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT state FROM queue_job WHERE uuid = %s", [late_uuid])
+            self.assertEqual(cr.fetchone(), ("pending",))
+
+    def test_a_duplicate_of_an_event_processed_meanwhile_is_answered_without_a_retry(self):
+        with self.registry.cursor() as cr:
+            self._deliver_one(cr, "evt_dup_1")
+        late = self.registry.cursor()
+        try:
+            late.execute("SELECT 1")  # the duplicate's snapshot starts here...
+            with self.registry.cursor() as job:  # ...then a job processes the original
+                job.execute(
+                    "UPDATE finsync_event SET state = 'done' WHERE backend_id = %s",
+                    [self.backend_id],
+                )
+            env = self._env(late)
+            event = env["finsync.event"]._ingest(
+                env["finsync.backend"].browse(self.backend_id),
+                [{"payload": "{}", "external_id": "evt_dup_1"}],
+            )
+            self.assertEqual((event.external_id, event.state), ("evt_dup_1", "queued"))
+            late.rollback()
+        finally:
+            late.close()
