@@ -392,6 +392,7 @@ def run(args):
         "eps": round(len(accepted) / posted_s, 1),
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(p95, 1),
+        "max_ms": round(latencies[-1], 1),
         "processed_s": round(processed_s, 1),
         "duplicates": check["duplicates"],
         "lost": unique - states.get("done", 0),
@@ -406,7 +407,7 @@ def run(args):
     print(
         f"accepted {len(accepted)} of {len(answers)} deliveries in {posted_s:.1f} s "
         f"({result['eps']} per second), "
-        f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms"
+        f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, max {result['max_ms']} ms"
     )
     if refused:
         print(f"refused: {refused[:5]}")

@@ -6,12 +6,16 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
 _logger = logging.getLogger(__name__)
 
 SECRET_FIELDS = ("client_secret", "api_key", "webhook_secret")
 
 # Most events one inbox job processes (see FinsyncBackend._process_inbox_job).
 INBOX_BATCH = 500
+# First key of the advisory lock an inbox job holds on its connector (the second is its id).
+INBOX_LOCK = 0x46534942  # "FSIB"
 
 
 class FinsyncBackend(models.Model):
@@ -252,6 +256,15 @@ class FinsyncBackend(models.Model):
         that a long storm never makes one job outlast the worker's time limit.
         """
         self.ensure_one()
+        # One inbox job of a connector at a time (whatever the channel's
+        # capacity): two would book into the same journals and lose races.
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", INBOX_LOCK, self.id))
+        if not self.env.cr.fetchone()[0]:
+            raise RetryableJobError(
+                self.env._("Another job is processing the events of %(name)s", name=self.name),
+                seconds=2,
+                ignore_retry=True,
+            )
         events = self.env["finsync.event"].search(
             [
                 ("backend_id", "=", self.id),

@@ -7,6 +7,10 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..models.finsync_backend import INBOX_LOCK
+
 THREADS = 8
 DELIVERIES_PER_THREAD = 50
 
@@ -172,6 +176,7 @@ class TestEventConcurrency(TransactionCase):
             env = self._env(cr)
             backend = env["finsync.backend"].browse(self.backend_id)
             backend.with_context(job_uuid=job_uuid)._process_inbox_job()
+            env.flush_all()
             cr.execute(
                 "SELECT external_id FROM finsync_event WHERE backend_id = %s AND state = 'done'"
                 " ORDER BY id",
@@ -220,3 +225,25 @@ class TestEventConcurrency(TransactionCase):
             late.rollback()
         finally:
             late.close()
+
+    def test_one_inbox_job_of_a_connector_runs_at_a_time(self):
+        with self.registry.cursor() as cr:
+            job_uuid = self._deliver_one(cr, "evt_one_1")
+        with self.registry.cursor() as running, self.registry.cursor() as second:
+            # Another inbox job of the connector is running...
+            running.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INBOX_LOCK, self.backend_id])
+            env = self._env(second)
+            backend = env["finsync.backend"].browse(self.backend_id)
+            with self.assertRaises(RetryableJobError) as caught:
+                backend.with_context(job_uuid=job_uuid)._process_inbox_job()
+            # ...so this one waits, without using up one of its attempts.
+            self.assertTrue(caught.exception.ignore_retry)
+            second.rollback()
+            running.rollback()
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            backend = env["finsync.backend"].browse(self.backend_id)
+            backend.with_context(job_uuid=job_uuid)._process_inbox_job()
+            env.flush_all()
+            cr.execute("SELECT state FROM finsync_event WHERE backend_id = %s", [self.backend_id])
+            self.assertEqual(cr.fetchall(), [("done",)])
