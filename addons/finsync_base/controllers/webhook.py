@@ -22,6 +22,7 @@ import logging
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from odoo import SUPERUSER_ID
+from odoo.exceptions import MissingError
 from odoo.http import request
 
 _logger = logging.getLogger(__name__)
@@ -42,8 +43,12 @@ class WebhookEndpoint:
         type only, and the delivery is trusted only once its signature checks.
         """
         env = request.env(user=SUPERUSER_ID, su=True)
-        backend = env["finsync.backend"].browse(backend_id).exists()
-        if not backend or backend.backend_type != backend_type or not backend.active:
+        backend = env["finsync.backend"].browse(backend_id)
+        try:
+            # Reading a field fetches the row (one query, no separate exists()).
+            if backend.backend_type != backend_type or not backend.active:
+                return None
+        except MissingError:
             return None
         return backend
 

@@ -141,8 +141,6 @@ class TestEventInbox(FinsyncCommon):
         self.assertIn("503", event.last_error)
 
     def patch_processing(self, func):
-        from unittest.mock import patch
-
         return patch.object(type(self.env["finsync.event"]), "_process_payload_generic", func)
 
     def test_a_long_storm_is_split_over_inbox_jobs(self):

@@ -259,8 +259,22 @@ class FinsyncBackend(models.Model):
         (never an admin); it is added to the connector's company on first use.
         """
         self.ensure_one()
-        user = self.env.ref(xmlid).sudo()
-        if self.company_id not in user.company_ids:
+        # Called by every webhook delivery: the id comes from the ORM's cache of
+        # XML ids and membership from one small query, instead of reading the
+        # user's companies.
+        user = (
+            self.env["res.users"]
+            .sudo()
+            .browse(self.env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=True))
+        )
+        self.env.cr.execute(
+            SQL(
+                "SELECT 1 FROM res_company_users_rel WHERE user_id = %s AND cid = %s",
+                user.id,
+                self.company_id.id,
+            )
+        )
+        if not self.env.cr.fetchone():
             # sudo: the technical user follows the connectors it serves.
             user.write({"company_ids": [fields.Command.link(self.company_id.id)]})
         return user

@@ -87,7 +87,7 @@ class TestStripeWebhook(StripeCommon, HttpCase):
 
         def refuse_second(transactions):
             if second["id"] in transactions.mapped("external_id"):
-                raise UserError("the clearing journal refused this line")
+                raise UserError(self.env._("the clearing journal refused this line"))
             return book(transactions)
 
         with (
