@@ -179,13 +179,22 @@ def _is_part_of(amount, total):
     return amount != 0 and (amount > 0) == (total > 0) and abs(amount) < abs(total)
 
 
+def _as_written(item, key):
+    """The item's reference that ``key`` was found by, as the accountant knows it
+    (``INV/2026/00042``, not the key ``INV-2026-42``)."""
+    for reference in (item.reference, *item.other_references):
+        if reference and key in reference_keys(reference):
+            return reference
+    return key
+
+
 def _by_reference(line, index, rule):
     candidates = _reference_candidates(line, index, rule)
     if not candidates:
         return None
     items = [item for item, _key in candidates]
-    keys = sorted({key for _item, key in candidates})
-    reasons = [f"reference {', '.join(keys)} in the label"]
+    shown = sorted({_as_written(item, key) for item, key in candidates})
+    reasons = [f"reference {', '.join(shown)} in the label"]
     if len(items) > 1 and not rule.allow_many_items:
         return Decision("ambiguous", items, 50, [*reasons, "several open items"], basis="reference")
     total = sum((item.amount for item in items), Decimal(0))

@@ -54,7 +54,9 @@ class TestMatcher(BaseCase):
         decision = match(line("150.00", "inv 2026 42"), self.index, self.rule)
         self.assertEqual(decision.action, "reconcile")
         self.assertEqual([i.id for i in decision.items], [1])
-        self.assertEqual(decision.explanation, "reference INV-2026-42 in the label; amount equal")
+        self.assertEqual(
+            decision.explanation, "reference INV/2026/00042 in the label; amount equal"
+        )
 
     def test_one_payment_for_several_invoices_by_reference(self):
         decision = match(line("150.00", "INV/2026/00043 + INV/2026/00044"), self.index, self.rule)
@@ -145,7 +147,7 @@ class TestMatcherQuality(BaseCase):
         second = match(line("60.00", "inv 2026 42"), index, rule)
         self.assertEqual(second.action, "reconcile")
         self.assertFalse(second.partial_amounts, "the rest pays the invoice off")
-        self.assertEqual(second.explanation, "reference INV-2026-42 in the label; amount equal")
+        self.assertEqual(second.explanation, "reference INV/2026/00042 in the label; amount equal")
         index.settle(second)
         third = match(line("60.00", "inv 2026 42"), index, rule)
         self.assertEqual(third.action, "none", "an invoice paid off is never paid again")
