@@ -3,7 +3,7 @@
     "summary": "What payment gateway connectors share: a clearing journal per currency, "
     "payouts as settlements paired with the bank line and reconciled through money in "
     "transit, their aging and overdue exceptions",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "FinSync",

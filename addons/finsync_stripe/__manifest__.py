@@ -2,7 +2,7 @@
     "name": "FinSync Stripe",
     "summary": "Stripe balance transactions and signed webhooks into canonical transactions, "
     "a clearing journal per currency, and payouts as settlements matched to the bank",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "FinSync",

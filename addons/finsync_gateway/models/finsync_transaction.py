@@ -20,6 +20,20 @@ class FinsyncTransaction(models.Model):
         check_company=True,
         help="The gateway payout that paid this transaction out.",
     )
+    gateway_fee_known = fields.Boolean(
+        string="Fee Known",
+        readonly=True,
+        help="Whether the gateway told this transaction's fee (Stripe's balance "
+        "transaction, PayPal's pulls and reports).",
+    )
+    gateway_fee_line_id = fields.Many2one(
+        "account.bank.statement.line",
+        string="Fee Line",
+        readonly=True,
+        check_company=True,
+        index="btree_not_null",
+        help="The clearing journal line of the fee the gateway kept.",
+    )
 
     # ------------------------------------------------------------------
     # What every gateway does with the transactions of an event
@@ -66,6 +80,35 @@ class FinsyncTransaction(models.Model):
         """Complete a known transaction with what a later telling adds (a fee, an amount
         while nothing is posted...); each gateway completes its own."""
         return None
+
+    def _gateway_completed_amounts(self, vals, fee_known):
+        """What a later telling changes in every gateway's transaction: its fee once
+        told (as long as no fee is booked), its amount as long as nothing is booked."""
+        self.ensure_one()
+        updates = {}
+        if fee_known and not self.gateway_fee_known and not self.gateway_fee_line_id:
+            updates.update(gateway_fee_known=True, fee_amount=float(vals["fee"]))
+        posted = self.statement_line_id or self.gateway_fee_line_id
+        if not posted and self.currency_id.compare_amounts(self.amount, float(vals["amount"])):
+            updates["amount"] = float(vals["amount"])
+        return updates
+
+    def _gateway_gross_and_fee(self, key, role, fee_label):
+        """The bookings of a transaction whose money moved: its gross, keyed ``key``
+        and booked against ``role``, and once told its fee, keyed ``<key>:fee``."""
+        self.ensure_one()
+        bookings = []
+        if not self.statement_line_id and not self.currency_id.is_zero(self.amount):
+            bookings.append(("statement_line_id", key, self.amount, role, None))
+        if (
+            self.gateway_fee_known
+            and not self.gateway_fee_line_id
+            and not self.currency_id.is_zero(self.fee_amount)
+        ):
+            bookings.append(
+                ("gateway_fee_line_id", f"{key}:fee", -self.fee_amount, "fee", fee_label)
+            )
+        return bookings
 
     def _gateway_lock(self, transactions):
         """Lock the rows: two deliveries about one transaction never post it twice.

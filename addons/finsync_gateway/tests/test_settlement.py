@@ -125,3 +125,8 @@ class TestGatewayJournals(GatewayCommon):
         codes = journals.mapped("code")
         self.assertEqual(len(set(codes)), 12)
         self.assertTrue(all(len(code) <= 5 for code in codes), codes)
+
+    def test_a_transaction_form_shows_the_fee_line_and_payout_of_every_gateway(self):
+        arch = self.env["finsync.transaction"].get_view(view_type="form")["arch"]
+        self.assertIn('name="gateway_fee_line_id"', arch)
+        self.assertIn('name="settlement_id"', arch)

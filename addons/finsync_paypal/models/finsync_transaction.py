@@ -44,16 +44,6 @@ class FinsyncTransaction(models.Model):
         CATEGORIES, string="PayPal Category", readonly=True, index="btree_not_null"
     )
     paypal_event_code = fields.Char(string="PayPal T-code", readonly=True)
-    paypal_fee_known = fields.Boolean(
-        readonly=True, help="Whether PayPal's fee is known (pulls and reports carry it)."
-    )
-    paypal_fee_line_id = fields.Many2one(
-        "account.bank.statement.line",
-        string="PayPal Fee Line",
-        readonly=True,
-        check_company=True,
-        index="btree_not_null",
-    )
 
     # ------------------------------------------------------------------
     # From PayPal's values
@@ -65,7 +55,7 @@ class FinsyncTransaction(models.Model):
             result.update(
                 paypal_category=paypal["category"],
                 paypal_event_code=paypal["event_code"],
-                paypal_fee_known=paypal["fee_known"],
+                gateway_fee_known=paypal["fee_known"],
             )
         return result
 
@@ -73,16 +63,11 @@ class FinsyncTransaction(models.Model):
         if self.backend_id.backend_type != "paypal":
             return super()._gateway_complete(vals)
         paypal = vals["paypal"]
-        updates = {}
-        posted = self.statement_line_id or self.paypal_fee_line_id
+        updates = self._gateway_completed_amounts(vals, paypal["fee_known"])
         if not self.paypal_category:
             updates.update(
                 paypal_category=paypal["category"], paypal_event_code=paypal["event_code"]
             )
-        if paypal["fee_known"] and not self.paypal_fee_known and not self.paypal_fee_line_id:
-            updates.update(paypal_fee_known=True, fee_amount=float(vals["fee"]))
-        if not posted and self.currency_id.compare_amounts(self.amount, float(vals["amount"])):
-            updates["amount"] = float(vals["amount"])
         if updates:
             self.write(updates)
 
@@ -110,27 +95,11 @@ class FinsyncTransaction(models.Model):
             return super()._gateway_bookings()
         if not self._paypal_postable():
             return None
-        bookings = []
-        if not self.statement_line_id and not self.currency_id.is_zero(self.amount):
-            role = COUNTERPART.get(self.paypal_category or "other")
-            bookings.append(
-                ("statement_line_id", f"paypal:{self.external_id}", self.amount, role, None)
-            )
-        if (
-            self.paypal_fee_known
-            and not self.paypal_fee_line_id
-            and not self.currency_id.is_zero(self.fee_amount)
-        ):
-            bookings.append(
-                (
-                    "paypal_fee_line_id",
-                    f"paypal:{self.external_id}:fee",
-                    -self.fee_amount,
-                    "fee",
-                    self.env._("PayPal fee %(ref)s", ref=self.external_id),
-                )
-            )
-        return bookings
+        return self._gateway_gross_and_fee(
+            f"paypal:{self.external_id}",
+            COUNTERPART.get(self.paypal_category or "other"),
+            self.env._("PayPal fee %(ref)s", ref=self.external_id),
+        )
 
     def _gateway_to_match(self):
         """Payments, refunds and other money with a counterparty: the matching engine

@@ -36,13 +36,13 @@ class TestPayPalAccounting(PayPalCommon):
         )
         self.assertEqual(payment.state, "reconciled", "matched to its invoice by reference")
         self.assertIn(self.invoice.payment_state, ("paid", "in_payment"))
-        self.assertEqual(payment.paypal_fee_line_id.amount, -4.68)
+        self.assertEqual(payment.gateway_fee_line_id.amount, -4.68)
         back = self.transactions(external_id=refund["transaction_info"]["transaction_id"])
         self.assertEqual(
             back.reversed_transaction_id.external_id, other["transaction_info"]["transaction_id"]
         )
         self.assertEqual(
-            (back.statement_line_id.amount, back.paypal_fee_line_id.amount), (-20.0, 0.5)
+            (back.statement_line_id.amount, back.gateway_fee_line_id.amount), (-20.0, 0.5)
         )
         total, lines = self.journal_total()
         expected = self.sim.balances()[self.code]
@@ -82,7 +82,7 @@ class TestPayPalAccounting(PayPalCommon):
         self.assertEqual(payment.state, "reconciled")
         self.deliver(self.page(*self.sim.transactions))
         self.assertEqual(len(self.transactions(external_id=payment.external_id)), 1)
-        self.assertEqual(len(payment.statement_line_id | payment.paypal_fee_line_id), 2)
+        self.assertEqual(len(payment.statement_line_id | payment.gateway_fee_line_id), 2)
         total, lines = self.journal_total()
         self.assertEqual(
             self.currency.compare_amounts(total, float(self.sim.balances()[self.code])), 0

@@ -15,26 +15,8 @@ COUNTERPART = {
 class FinsyncTransaction(models.Model):
     _inherit = "finsync.transaction"
 
-    settlement_id = fields.Many2one(
-        "finsync.settlement",
-        string="Settlement",
-        readonly=True,
-        index="btree_not_null",
-        check_company=True,
-        help="The gateway payout that paid this transaction out.",
-    )
     stripe_balance_transaction = fields.Char(
         string="Stripe Balance Transaction", readonly=True, index="btree_not_null"
-    )
-    stripe_fee_known = fields.Boolean(
-        readonly=True, help="Whether Stripe's fee is known (from its balance transaction)."
-    )
-    fee_statement_line_id = fields.Many2one(
-        "account.bank.statement.line",
-        string="Fee Line",
-        readonly=True,
-        check_company=True,
-        index="btree_not_null",
     )
 
     # ------------------------------------------------------------------
@@ -46,7 +28,7 @@ class FinsyncTransaction(models.Model):
         if stripe:
             result.update(
                 stripe_balance_transaction=stripe["balance_transaction"],
-                stripe_fee_known=stripe["fee_known"],
+                gateway_fee_known=stripe["fee_known"],
             )
         return result
 
@@ -54,14 +36,9 @@ class FinsyncTransaction(models.Model):
         if self.backend_id.backend_type != "stripe":
             return super()._gateway_complete(vals)
         stripe = vals["stripe"]
-        updates = {}
+        updates = self._gateway_completed_amounts(vals, stripe["fee_known"])
         if stripe["balance_transaction"] and not self.stripe_balance_transaction:
             updates["stripe_balance_transaction"] = stripe["balance_transaction"]
-        posted = self.statement_line_id or self.fee_statement_line_id
-        if stripe["fee_known"] and not self.stripe_fee_known and not self.fee_statement_line_id:
-            updates.update(stripe_fee_known=True, fee_amount=float(vals["fee"]))
-        if not posted and self.currency_id.compare_amounts(self.amount, float(vals["amount"])):
-            updates["amount"] = float(vals["amount"])
         if vals.get("value_date") and not self.value_date:
             updates["value_date"] = vals["value_date"]
         if updates:
@@ -88,32 +65,11 @@ class FinsyncTransaction(models.Model):
             return super()._gateway_bookings()
         if not self._stripe_postable():
             return None
-        bookings = []
-        if not self.statement_line_id and not self.currency_id.is_zero(self.amount):
-            bookings.append(
-                (
-                    "statement_line_id",
-                    self.external_id,
-                    self.amount,
-                    COUNTERPART.get(self.kind),
-                    None,
-                )
-            )
-        if (
-            self.stripe_fee_known
-            and not self.fee_statement_line_id
-            and not self.currency_id.is_zero(self.fee_amount)
-        ):
-            bookings.append(
-                (
-                    "fee_statement_line_id",
-                    f"{self.external_id}:fee",
-                    -self.fee_amount,
-                    "fee",
-                    self.env._("Stripe fee %(ref)s", ref=self.external_id),
-                )
-            )
-        return bookings
+        return self._gateway_gross_and_fee(
+            self.external_id,
+            COUNTERPART.get(self.kind),
+            self.env._("Stripe fee %(ref)s", ref=self.external_id),
+        )
 
     def _gateway_to_match(self):
         """Charges and refunds: the matching engine finds their invoices."""

@@ -36,11 +36,11 @@ class TestStripeAccounting(StripeCommon):
         self.assertEqual((charge.kind, charge.amount), ("charge", 120.0))
         self.assertEqual(charge.state, "reconciled", "matched to its invoice by reference")
         self.assertIn(self.invoice.payment_state, ("paid", "in_payment"))
-        self.assertFalse(charge.fee_statement_line_id, "webhooks do not tell the fee")
+        self.assertFalse(charge.gateway_fee_line_id, "webhooks do not tell the fee")
         # The pull brings the fees; everything else is already booked.
         self.deliver(self._pull_page(), event_type="balance_transactions")
         self.assertEqual(charge.fee_amount, 3.78)
-        self.assertEqual(charge.fee_statement_line_id.amount, -3.78)
+        self.assertEqual(charge.gateway_fee_line_id.amount, -3.78)
         total, lines = self.journal_total()
         net_of_balance = sum(bt["net"] for bt in self.sim.balance_transactions) / 100
         self.assertEqual(self.currency.compare_amounts(total, net_of_balance), 0)

@@ -145,7 +145,7 @@ class TestStripeCorpusIntoTheLedger(StripeCommon):
         self.assertEqual(usd.compare_amounts(total, 297.0), 0)
         charge = self.transactions(external_id="ch_123")
         self.assertEqual(charge.statement_line_id.payment_ref, "INV-001")
-        self.assertEqual(charge.fee_statement_line_id.amount, -1.0)
+        self.assertEqual(charge.gateway_fee_line_id.amount, -1.0)
         self.assertEqual(charge.net_amount, 99.0)
         self.assert_balanced(lines.move_id)
         self.deliver(dict(page, again=True), event_type="balance_transactions")

@@ -190,5 +190,5 @@ class TestStripePull(StripeCommon):
         self.assertEqual(len(settlement.charge_ids), 2)
         self.assertEqual(settlement.difference, 0.0)
         charge = settlement.charge_ids[:1]
-        self.assertTrue(charge.fee_statement_line_id, "the payout's page brought the fees")
+        self.assertTrue(charge.gateway_fee_line_id, "the payout's page brought the fees")
         self.assertEqual(self.currency.compare_amounts(self.journal_total()[0], 0.0), 0)
