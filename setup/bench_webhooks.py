@@ -21,7 +21,6 @@ The scenario ``tests/test_scenario_stripe_storm.py`` runs it on the test databas
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -40,21 +39,16 @@ from pathlib import Path
 
 import requests
 
+import odoo.addons
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-STRIPE_ADDON = REPO_ROOT / "addons" / "finsync_stripe"
 
 
-def _standalone(relative):
-    """A pure module of the addon (imports nothing from Odoo), loaded from its file."""
-    name = "finsync_bench_" + Path(relative).stem
-    spec = importlib.util.spec_from_file_location(name, STRIPE_ADDON / relative)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-header_for = _standalone("adapters/stripe_signature.py").header_for
-StripeSimulator = _standalone("tools/stripe_simulator.py").StripeSimulator
+# The repository's addons join the odoo.addons namespace, as Odoo's addons path
+# does: the signature and the simulator are imported from finsync_stripe itself.
+odoo.addons.__path__.append(str(REPO_ROOT / "addons"))
+from odoo.addons.finsync_stripe.adapters.stripe_signature import header_for  # noqa: E402
+from odoo.addons.finsync_stripe.tools.stripe_simulator import StripeSimulator  # noqa: E402
 
 
 def free_port():

@@ -14,7 +14,8 @@ expiry without any network::
     sim.expire_tokens()
     sim.stop()
 
-``python -m`` this module serves a demo data set until interrupted.
+``setup/simulator.py`` runs this module alone: it serves a demo data set until
+interrupted.
 """
 
 import argparse
@@ -24,19 +25,7 @@ import secrets
 from decimal import Decimal
 from urllib.parse import parse_qs
 
-try:
-    from odoo.addons.finsync_base.tools.simulator import ApiSimulator
-except ImportError:  # run alone by setup/run (``python -m tools.bank_api_simulator``), outside Odoo
-    import importlib.util
-    import pathlib
-
-    _spec = importlib.util.spec_from_file_location(
-        "finsync_base_simulator",
-        pathlib.Path(__file__).resolve().parents[2] / "finsync_base" / "tools" / "simulator.py",
-    )
-    _module = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_module)
-    ApiSimulator = _module.ApiSimulator
+from odoo.addons.finsync_base.tools.simulator import ApiSimulator
 
 
 class BankApiSimulator(ApiSimulator):

@@ -20,7 +20,8 @@ of PayPal's certificate: the signature is an HMAC-SHA256 over
 another webhook id or a forged signature all answer ``FAILURE``. The body is
 checked as the client sent it inside the verification request, byte for byte.
 
-``python -m tools.paypal_simulator --port 8097`` serves a demo data set.
+``setup/simulator.py finsync_paypal.tools.paypal_simulator --port 8097`` serves a
+demo data set.
 """
 
 import argparse
@@ -36,19 +37,7 @@ from collections import defaultdict
 from decimal import Decimal
 from urllib.parse import parse_qs
 
-try:
-    from odoo.addons.finsync_base.tools.simulator import ApiSimulator
-except ImportError:  # run alone by setup/run (``python -m tools.paypal_simulator``), outside Odoo
-    import importlib.util
-    import pathlib
-
-    _spec = importlib.util.spec_from_file_location(
-        "finsync_base_simulator",
-        pathlib.Path(__file__).resolve().parents[2] / "finsync_base" / "tools" / "simulator.py",
-    )
-    _module = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_module)
-    ApiSimulator = _module.ApiSimulator
+from odoo.addons.finsync_base.tools.simulator import ApiSimulator
 
 SIGNING_SECRET = b"finsync-paypal-simulator"  # the simulator's stand-in for PayPal's key
 MAX_RANGE = datetime.timedelta(days=31)

@@ -14,26 +14,15 @@ pages, ``created[gte]``, ``payout``, ``expand[]=data.source``) and payouts on
     sim.events()                         # the webhook events telling the same story
     sim.stop()
 
-``python -m`` this module serves a demo data set until interrupted.
+``setup/simulator.py`` runs this module alone: it serves a demo data set until
+interrupted.
 """
 
 import argparse
 import itertools
 import json
 
-try:
-    from odoo.addons.finsync_base.tools.simulator import ApiSimulator
-except ImportError:  # run alone by setup/run (``python -m tools.stripe_simulator``), outside Odoo
-    import importlib.util
-    import pathlib
-
-    _spec = importlib.util.spec_from_file_location(
-        "finsync_base_simulator",
-        pathlib.Path(__file__).resolve().parents[2] / "finsync_base" / "tools" / "simulator.py",
-    )
-    _module = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_module)
-    ApiSimulator = _module.ApiSimulator
+from odoo.addons.finsync_base.tools.simulator import ApiSimulator
 
 FEE_PERCENT = 29  # 2.9 % + 30 cents, Stripe's usual card price
 FEE_FIXED = 30
