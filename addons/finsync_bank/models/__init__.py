@@ -7,3 +7,5 @@ from . import finsync_bank_importer
 from . import finsync_event
 from . import finsync_transaction
 from . import statement_line_bulk
+from . import statement_line_bulk_rows
+from . import statement_line_bulk_sequence
