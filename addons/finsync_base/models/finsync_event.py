@@ -381,6 +381,48 @@ class FinsyncEvent(models.Model):
         self.invalidate_recordset(["state", "job_uuid", "write_uid", "write_date"])
         return True
 
+    @api.model
+    def _cron_recover_stranded(self, minutes=15):
+        """Events left queued for ``minutes`` by a job that will not process them.
+
+        A job that failed for good (queue_job's *Failed* state): its events
+        are dead letters, each with an exception in the queue, to be replayed
+        once the cause is fixed. A job that is gone, cancelled, or done
+        without them: they get a processing job of their own again.
+        """
+        before = fields.Datetime.subtract(fields.Datetime.now(), minutes=minutes)
+        queued = self.search([("state", "=", "queued"), ("write_date", "<", before)])
+        if not queued:
+            return
+        jobs = {
+            job.uuid: job
+            for job in self.env["queue.job"]
+            .sudo()
+            .search([("uuid", "in", list(set(queued.mapped("job_uuid"))))])
+        }
+        failed = queued.filtered(
+            lambda event: event.job_uuid in jobs and jobs[event.job_uuid].state == "failed"
+        )
+        lost = queued.filtered(
+            lambda event: event.job_uuid not in jobs
+            or jobs[event.job_uuid].state in ("done", "cancelled")
+        )
+        for job_uuid, events in failed.grouped("job_uuid").items():
+            job = jobs[job_uuid]
+            events._record_failure(
+                UserError(
+                    self.env._(
+                        "Its processing job failed: %(error)s",
+                        error=job.exc_message or job.exc_name or job.name,
+                    )
+                ),
+                dead=True,
+            )
+        if lost:
+            _logger.warning("FinSync events %s had lost their job: queued again", lost.ids)
+            lost.write({"state": "received"})
+            lost._enqueue_processing()
+
     def _processing_channel(self):
         self.ensure_one()
         return f"root.finsync.{self.backend_id.backend_type}"

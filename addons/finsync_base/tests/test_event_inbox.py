@@ -164,3 +164,45 @@ class TestEventInbox(FinsyncCommon):
         self.assertEqual(
             self.env["finsync.transaction"].search_count([("backend_id", "=", self.backend.id)]), 3
         )
+
+    def _stranded(self, external_id):
+        event = self._ingest(self._payload((external_id, "3.00")), external_id=external_id)
+        event._enqueue_inbox()
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE finsync_event SET write_date = now() - interval '1 hour' WHERE id = %s",
+            [event.id],
+        )
+        event.invalidate_recordset()
+        return event
+
+    def test_events_of_a_failed_job_become_dead_letters_with_an_exception(self):
+        event = self._stranded("evt_stranded_1")
+        job = self.env["queue.job"].sudo().search([("uuid", "=", event.job_uuid)])
+        job.write({"state": "failed", "exc_message": "worker killed after 600 s"})
+        self.env["finsync.event"]._cron_recover_stranded()
+        self.assertEqual(event.state, "dead")
+        self.assertIn("worker killed after 600 s", event.last_error)
+        self.assertTrue(
+            self.env["finsync.exception"].search([("event_id", "=", event.id)]),
+            "the dead letter waits in the exception queue",
+        )
+
+    def test_events_whose_job_vanished_are_queued_again(self):
+        event = self._stranded("evt_stranded_2")
+        old_uuid = event.job_uuid
+        self.env["queue.job"].sudo().search([("uuid", "=", old_uuid)]).state = "cancelled"
+        fresh = self._stranded("evt_stranded_3")
+        self.env["queue.job"].sudo().search([("uuid", "=", fresh.job_uuid)]).unlink()
+        recent = self._ingest(self._payload(("R-1", "1.00")), external_id="evt_recent")
+        recent._enqueue_inbox()
+        recent_uuid = recent.job_uuid
+        self.env["finsync.event"]._cron_recover_stranded()
+        for stranded in (event, fresh):
+            self.assertEqual(stranded.state, "queued")
+            job = self.env["queue.job"].sudo().search([("uuid", "=", stranded.job_uuid)])
+            self.assertEqual(job.state, "pending")
+            self.assertNotEqual(stranded.job_uuid, old_uuid)
+        self.assertEqual(
+            (recent.state, recent.job_uuid), ("queued", recent_uuid), "a recent event waits"
+        )
