@@ -39,6 +39,16 @@ class FinsyncBackend(models.Model):
         "their release and currency conversions meet); the company's liquidity transfer "
         "account when empty. Must allow reconciliation.",
     )
+    gateway_sales_account_id = fields.Many2one(
+        "account.account",
+        string="Sales Without Invoices",
+        check_company=True,
+        help="For sales that have no invoice in Odoo: the gateway's charges (and their "
+        "refunds) are booked against this account (income, or an interim account your "
+        "shop's sales are booked to) and not matched. When empty, they wait in the suspense "
+        "account for the matching engine, which pairs them with invoices and opens an "
+        "exception for each one it cannot pair.",
+    )
     webhook_rejected_count = fields.Integer(
         string="Rejected Deliveries",
         readonly=True,

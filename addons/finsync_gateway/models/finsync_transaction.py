@@ -167,6 +167,18 @@ class FinsyncTransaction(models.Model):
         """Whether this transaction's main line goes through the matching engine."""
         return False
 
+    def _gateway_sale_account(self):
+        """The account a sale's main line is booked against instead of being matched.
+
+        Charges and their refunds of a connector with a *Sales Without Invoices*
+        account: their invoices are not in Odoo, so nothing is left in the
+        suspense account for the matching engine (nor an exception per charge).
+        """
+        self.ensure_one()
+        if self.kind in ("charge", "refund") and self._gateway_to_match():
+            return self.backend_id.gateway_sales_account_id
+        return self.env["account.account"]
+
     def _gateway_post(self):
         """Book each transaction's lines once, in its currency's clearing journal.
 
@@ -188,9 +200,13 @@ class FinsyncTransaction(models.Model):
             if backend not in accounts_of:
                 accounts_of[backend] = backend._gateway_accounts()
             journal, accounts = journals[backend, tx.currency_id], accounts_of[backend]
+            sale_account = tx._gateway_sale_account()
             for field_name, key, amount, role, label in bookings:
+                counterpart = accounts.get(role)
+                if field_name == "statement_line_id" and role is None and sale_account:
+                    counterpart = sale_account
                 vals_list.append(
-                    tx._gateway_line_vals(journal, key, amount, accounts.get(role), label=label)
+                    tx._gateway_line_vals(journal, key, amount, counterpart, label=label)
                 )
                 owners.append((tx, field_name))
         if not vals_list:
@@ -202,7 +218,9 @@ class FinsyncTransaction(models.Model):
             *(
                 line
                 for (tx, field_name), line in zip(owners, lines, strict=True)
-                if field_name == "statement_line_id" and tx._gateway_to_match()
+                if field_name == "statement_line_id"
+                and tx._gateway_to_match()
+                and not tx._gateway_sale_account()
             )
         )
         if to_match:

@@ -193,6 +193,39 @@ class TestStripeAccounting(StripeCommon):
         self.assertEqual(settlement.state, "reconciled")
         self.assertEqual(settlement.exception_count, 0)
 
+    def test_sales_without_invoices_are_booked_to_their_account_not_matched(self):
+        sales = self.env["account.account"].search(
+            [("company_ids", "in", self.env.company.id), ("account_type", "=", "income")],
+            limit=1,
+        )
+        self.stripe.gateway_sales_account_id = sales
+        sale = self.sim.add_charge(5000, self.code)
+        self.sim.add_refund(sale["id"], 1500)
+        events = self.deliver(*self.sim.events())
+        self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("last_error"))
+        charge = self.transactions(external_id=sale["id"])
+        refund = self.transactions(kind="refund")
+        for tx, amount in ((charge, 50.0), (refund, -15.0)):
+            income = tx.statement_line_id.move_id.line_ids.filtered(
+                lambda line: line.account_id == sales
+            )
+            self.assertEqual(self.currency.compare_amounts(-income.balance, amount), 0)
+        self.assert_balanced((charge | refund).statement_line_id.move_id)
+        self.assertFalse(
+            self.env["finsync.exception"].search(
+                [("transaction_ids", "in", (charge | refund).ids)]
+            ),
+            "no invoice to look for: no unmatched exception",
+        )
+        # Without the account, the same charge would wait for its invoice.
+        self.stripe.gateway_sales_account_id = False
+        other = self.sim.add_charge(2500, self.code)
+        self.deliver(self.sim.events()[-1])
+        waiting = self.transactions(external_id=other["id"])
+        self.assertTrue(
+            self.env["finsync.exception"].search([("transaction_ids", "in", waiting.ids)])
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestStripeSettlementAccess(StripeCommon):
