@@ -26,6 +26,32 @@ class TestPayPalAccounting(PayPalCommon):
         payout = self.sim.add_withdrawal("100.00", self.code)
         return paid, other, refund, payout
 
+    def test_sales_without_invoices_are_booked_to_their_account_not_matched(self):
+        sales = self.env["account.account"].search(
+            [("company_ids", "in", self.env.company.id), ("account_type", "=", "income")],
+            limit=1,
+        )
+        self.paypal.gateway_sales_account_id = sales
+        sold = self.sim.add_payment("50.00", self.code)
+        sent = self.sim.add_payment("-30.00", self.code)
+        [event] = self.deliver(self.page(*self.sim.transactions))
+        self.assertEqual(event.state, "done", event.last_error)
+        payment = self.transactions(external_id=sold["transaction_info"]["transaction_id"])
+        income = payment.statement_line_id.move_id.line_ids.filtered(
+            lambda line: line.account_id == sales
+        )
+        self.assertEqual(self.currency.compare_amounts(-income.balance, 50.0), 0)
+        self.assertFalse(
+            self.env["finsync.exception"].search([("transaction_ids", "in", payment.ids)])
+        )
+        # Money sent to a supplier is no sale: it still waits for its bill.
+        paid_out = self.transactions(external_id=sent["transaction_info"]["transaction_id"])
+        self.assertFalse(
+            paid_out.statement_line_id.move_id.line_ids.filtered(
+                lambda line: line.account_id == sales
+            )
+        )
+
     def test_pulled_page_books_every_movement_once(self):
         paid, other, refund, payout = self._story()
         [event] = self.deliver(self.page(*self.sim.transactions))
