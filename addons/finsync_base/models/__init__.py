@@ -1,5 +1,6 @@
 from . import finsync_backend
 from . import finsync_event
+from . import finsync_event_jobs
 from . import finsync_transaction
 from . import finsync_transaction_transition
 from . import finsync_exception_sla

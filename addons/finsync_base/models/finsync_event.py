@@ -10,7 +10,6 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
-from odoo.addons.queue_job.job import identity_exact
 
 from ..tools.canonical import CanonicalPayloadError, parse_canonical
 from ..tools.redact import redact_text
@@ -342,105 +341,6 @@ class FinsyncEvent(models.Model):
     @api.model
     def _decode_binary(self, value):
         return base64.b64decode(value)
-
-    def _enqueue_processing(self):
-        """Queue one processing job per event on its connector's channel."""
-        for event in self:
-            job = event.with_delay(
-                channel=event._processing_channel(),
-                description=self.env._("Process FinSync event %(name)s", name=event.name),
-                identity_key=identity_exact,
-                max_retries=event.backend_id.max_attempts,
-            )._process_job()
-            event.write({"state": "queued", "job_uuid": job.uuid})
-        return True
-
-    def _enqueue_inbox(self):
-        """Queue events a delivery has just stored with their connector's other new events.
-
-        A webhook request calls this in its own transaction. The events join
-        the connector's pending inbox job (``finsync.backend._inbox_job_uuid``),
-        created when there is none, so one job processes what arrived meanwhile
-        together: a storm of deliveries costs a few jobs instead of one each,
-        and their statement lines are posted set-based. An event that fails
-        there fails alone, as in its own job (see ``_process``).
-        """
-        for backend, events in self.grouped("backend_id").items():
-            job_uuid = backend._inbox_job_uuid()
-            # Plain UPDATE: a request must stay cheap, and nothing computed
-            # depends on an event's state or job.
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE finsync_event SET state = 'queued', job_uuid = %s, write_uid = %s,"
-                    " write_date = now() AT TIME ZONE 'UTC' WHERE id IN %s",
-                    job_uuid,
-                    self.env.uid,
-                    tuple(events.ids),
-                )
-            )
-        self.invalidate_recordset(["state", "job_uuid", "write_uid", "write_date"])
-        return True
-
-    @api.model
-    def _cron_recover_stranded(self, minutes=15):
-        """Events left queued for ``minutes`` by a job that will not process them.
-
-        A job that failed for good (queue_job's *Failed* state): its events
-        are dead letters, each with an exception in the queue, to be replayed
-        once the cause is fixed. A job that is gone, cancelled, or done
-        without them: they get a processing job of their own again.
-        """
-        before = fields.Datetime.subtract(fields.Datetime.now(), minutes=minutes)
-        queued = self.search([("state", "=", "queued"), ("write_date", "<", before)])
-        if not queued:
-            return
-        jobs = {
-            job.uuid: job
-            for job in self.env["queue.job"]
-            .sudo()
-            .search([("uuid", "in", list(set(queued.mapped("job_uuid"))))])
-        }
-        failed = queued.filtered(
-            lambda event: event.job_uuid in jobs and jobs[event.job_uuid].state == "failed"
-        )
-        lost = queued.filtered(
-            lambda event: event.job_uuid not in jobs
-            or jobs[event.job_uuid].state in ("done", "cancelled")
-        )
-        for job_uuid, events in failed.grouped("job_uuid").items():
-            job = jobs[job_uuid]
-            events._record_failure(
-                UserError(
-                    self.env._(
-                        "Its processing job failed: %(error)s",
-                        error=job.exc_message or job.exc_name or job.name,
-                    )
-                ),
-                dead=True,
-            )
-        if lost:
-            _logger.warning("FinSync events %s had lost their job: queued again", lost.ids)
-            lost.write({"state": "received"})
-            lost._enqueue_processing()
-
-    def _processing_channel(self):
-        self.ensure_one()
-        return f"root.finsync.{self.backend_id.backend_type}"
-
-    def _process_job(self):
-        """Job: process the events; transient errors are retried, then dead-lettered."""
-        try:
-            return self._process()
-        except RetryableJobError as err:
-            job = (
-                self.env["queue.job"]
-                .sudo()
-                .search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
-            )
-            if job and job.retry + 1 >= job.max_retries:
-                self._record_failure(err, dead=True)
-                return self.env._("Dead after %(count)s attempts", count=job.retry + 1)
-            raise
 
     def _process(self):
         """Turn each event's stored payload into canonical transactions.
