@@ -203,25 +203,21 @@ class FinsyncTransaction(models.Model):
             sale_account = tx._gateway_sale_account()
             for field_name, key, amount, role, label in bookings:
                 counterpart = accounts.get(role)
-                if field_name == "statement_line_id" and role is None and sale_account:
+                main = field_name == "statement_line_id" and role is None
+                if main and sale_account:
                     counterpart = sale_account
                 vals_list.append(
                     tx._gateway_line_vals(journal, key, amount, counterpart, label=label)
                 )
-                owners.append((tx, field_name))
+                # Left in suspense for the matching engine: it finds the invoice.
+                owners.append((tx, field_name, main and not counterpart and tx._gateway_to_match()))
         if not vals_list:
             return self.env["account.bank.statement.line"]
         lines = self._gateway_create_lines(vals_list)
-        for (tx, field_name), line in zip(owners, lines, strict=True):
+        for (tx, field_name, _match), line in zip(owners, lines, strict=True):
             tx[field_name] = line
         to_match = self.env["account.bank.statement.line"].union(
-            *(
-                line
-                for (tx, field_name), line in zip(owners, lines, strict=True)
-                if field_name == "statement_line_id"
-                and tx._gateway_to_match()
-                and not tx._gateway_sale_account()
-            )
+            *(line for (_tx, _field, match), line in zip(owners, lines, strict=True) if match)
         )
         if to_match:
             self.env["finsync.matching"]._match_statement_lines(to_match)
