@@ -187,6 +187,11 @@ class FinsyncBackend(models.Model):
     # ------------------------------------------------------------------
     # Inbox jobs: the events of a delivery storm processed together
     # ------------------------------------------------------------------
+    def _processing_channel(self):
+        """The job channel of this connector's events (``root.finsync.<type>``)."""
+        self.ensure_one()
+        return f"root.finsync.{self.backend_type}"
+
     def _inbox_identity(self):
         self.ensure_one()
         return f"finsync-inbox-{self.id}"
@@ -234,7 +239,7 @@ class FinsyncBackend(models.Model):
                 tracking_disable=True, mail_create_nolog=True, mail_create_nosubscribe=True
             )
             .with_delay(
-                channel=f"root.finsync.{self.backend_type}",
+                channel=self._processing_channel(),
                 description=self.env._("Process the new events of %(name)s", name=self.name),
                 max_retries=self.max_attempts,
             )

@@ -103,7 +103,7 @@ class FinsyncEvent(models.Model):
 
     def _processing_channel(self):
         self.ensure_one()
-        return f"root.finsync.{self.backend_id.backend_type}"
+        return self.backend_id._processing_channel()
 
     def _process_job(self):
         """Job: process the events; transient errors are retried, then dead-lettered."""

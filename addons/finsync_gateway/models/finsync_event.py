@@ -20,14 +20,21 @@ class GatewayBatch:
         self.told = []  # (transactions, {external id: vals}) per event, in order
 
     def post(self, env):
-        """Book every told transaction once, then sync the payouts each event told."""
-        Transaction = env["finsync.transaction"]
-        transactions = Transaction.union(*(txs for txs, _by_id in self.told))
-        transactions.with_env(env)._gateway_post()
-        for txs, by_id in self.told:
-            env["finsync.settlement"]._gateway_sync_payouts(
-                txs.with_env(env).filtered(lambda tx: tx.kind == "payout"), by_id
-            )
+        """Book every told transaction once, then sync the payouts in one go.
+
+        A transaction told by several events is synced with the last telling,
+        as ``_gateway_apply`` does within one event (the gateway's objects are
+        snapshots).
+        """
+        transactions = env["finsync.transaction"].union(*(txs for txs, _by_id in self.told))
+        transactions = transactions.with_env(env)
+        transactions._gateway_post()
+        by_id = {}
+        for _txs, told in self.told:
+            by_id.update(told)
+        env["finsync.settlement"]._gateway_sync_payouts(
+            transactions.filtered(lambda tx: tx.kind == "payout"), by_id
+        )
 
 
 class FinsyncEvent(models.Model):
