@@ -158,6 +158,27 @@ class TestStripeWebhook(StripeCommon, HttpCase):
         self.assertFalse(self._events())
         self.assertEqual(self.stripe.webhook_rejected_count, 0)
 
+    def test_chunked_body_is_held_to_the_limit(self):
+        """A body sent chunked (no Content-Length) is read up to the limit and no further."""
+        self.stripe.webhook_max_kb = 2
+        oversize = json.dumps(dict(self.event, id="evt_big", padding="x" * 4096)).encode()
+        self.assertLess(len(self.body), 2048)
+        url = f"/finsync/webhook/stripe/{self.stripe.id}"
+
+        def chunked(body):
+            for at in range(0, len(body), 500):
+                yield body[at : at + 500]
+
+        for body, status in ((oversize, 413), (self.body, 200)):
+            with self.subTest(size=len(body)):
+                headers = {
+                    "Content-Type": "application/json",
+                    "Stripe-Signature": header_for(body, [SECRET]),
+                }
+                response = self.url_open(url, data=chunked(body), headers=headers)
+                self.assertEqual(response.status_code, status, response.text)
+        self.assertEqual(self._events().mapped("external_id"), [self.event["id"]])
+
     def test_unknown_or_other_connector_is_not_found(self):
         self.assertEqual(self._post(backend=self.backend).status_code, 404, "a generic connector")
         missing = self.env["finsync.backend"].browse(987654)
