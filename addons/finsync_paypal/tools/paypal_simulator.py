@@ -259,10 +259,12 @@ class PayPalSimulator(ApiSimulator):
             hmac.new(SIGNING_SECRET, message.encode(), hashlib.sha256).digest()
         ).decode()
 
-    def sign(self, body, webhook_id=None):
-        """The transmission headers PayPal would send with ``body`` (bytes)."""
+    def sign(self, body, webhook_id=None, sent=None):
+        """The transmission headers PayPal would send with ``body`` (bytes), ``sent`` now
+        unless given (an aware datetime). Every call is a new transmission (a new id)."""
         transmission_id = str(uuid.uuid4())
-        transmission_time = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sent = sent or datetime.datetime.now(datetime.UTC)
+        transmission_time = sent.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
             "PAYPAL-AUTH-ALGO": "SHA256withRSA",
             "PAYPAL-CERT-URL": "https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-1",
