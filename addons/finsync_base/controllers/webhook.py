@@ -4,8 +4,9 @@
 inherits it beside ``http.Controller``, declares its route and keeps only what
 is its own: reading the event id and type from the body, verifying the
 signature, counting a refusal and queueing the processing. The rest is here,
-once: the connector looked up by id and type, the size limit, storing the
-event in the inbox within the request and the answers:
+once: the connector looked up by id and type, the size limit (a body sent
+chunked, without a length, is read up to the limit and no further), storing
+the event in the inbox within the request and the answers:
 
 - 200 for an accepted event and for a duplicate (the source stops retrying),
   including a duplicate that raced the first delivery: the inbox's unique key
