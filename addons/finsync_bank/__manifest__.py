@@ -2,7 +2,7 @@
     "name": "FinSync Bank",
     "summary": "Bank statement files (OFX, CAMT, MT940, BAI2, CSV) and bank APIs into "
     "canonical transactions and Odoo bank statements",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "FinSync",

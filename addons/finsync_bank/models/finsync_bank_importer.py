@@ -4,6 +4,8 @@ import re
 from odoo import api, models
 from odoo.exceptions import UserError
 
+from odoo.addons.finsync_base.tools.redact import redact_text
+
 from ..parsers import ParseError, parse_file
 
 _logger = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class FinsyncBankImporter(models.AbstractModel):
             return parse_file(data, filename=filename, profile=profile, max_bytes=max_bytes)
         except ParseError as err:
             raise UserError(self._parse_error_message(filename, err)) from err
+        except Exception as err:  # a parser's slip is still the file's error
+            raise UserError(self._unexpected_error_message(filename, err)) from err
 
     @api.model
     def _parse_error_message(self, filename, err):
@@ -51,6 +55,17 @@ class FinsyncBankImporter(models.AbstractModel):
                 "%(file)s, %(where)s: %(problem)s", file=filename, where=where, problem=err.message
             )
         return self.env._("%(file)s: %(problem)s", file=filename, problem=err.message)
+
+    @api.model
+    def _unexpected_error_message(self, filename, err):
+        """One line naming the file for an error no parser worded (a bug, the database).
+
+        The first line of the error only: a database error's detail quotes values.
+        """
+        problem = redact_text((str(err).strip().splitlines() or [""])[0]) or type(err).__name__
+        return self.env._(
+            "%(file)s could not be imported: %(problem)s", file=filename, problem=problem
+        )
 
     # ------------------------------------------------------------------
     # Journals

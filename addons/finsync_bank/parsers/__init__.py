@@ -6,12 +6,14 @@ normalised ``base.ParseResult``; every format module follows the contract in
 """
 
 from . import bai2, camt, csv_profile, mt940, ofx
-from .base import ParseError, ParseResult, result_to_json
+from .base import DEFAULT_MAX_BYTES, ParseError, ParseResult, result_to_json
 
 # Detection order matters: the cheap, unambiguous signatures first; CSV last,
 # since nearly any text passes for CSV and it needs a mapping profile anyway.
 SNIFFED_MODULES = (camt, ofx, mt940, bai2)
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# Line formats read as single-byte text: a NUL byte there is binary data (CSV
+# checks its decoded text itself, its encoding may be UTF-16; XML refuses NUL).
+TEXT_MODULES = (ofx, mt940, bai2)
 
 __all__ = ["ParseError", "ParseResult", "detect_format", "parse_file", "result_to_json"]
 
@@ -40,5 +42,11 @@ def parse_file(data, filename=None, profile=None, max_bytes=DEFAULT_MAX_BYTES):
         )
     module = detect_format(data, filename, profile)
     if module is csv_profile:
-        return module.parse(data, filename=filename, profile=profile)
+        return module.parse(data, filename=filename, profile=profile, max_bytes=max_bytes)
+    if module in TEXT_MODULES and b"\x00" in data:
+        raise ParseError(
+            "nul",
+            "the file contains a NUL byte: binary data, not a bank statement",
+            line=data[: data.index(b"\x00")].count(b"\n") + 1,
+        )
     return module.parse(data, filename=filename)

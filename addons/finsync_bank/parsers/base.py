@@ -23,6 +23,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+# The largest file a parser reads, unless the caller says otherwise (the bank
+# connectors' "Largest File" setting); an XLSX workbook may expand to no more.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
 
 class ParseError(ValueError):
     """A file that cannot be read; ``code`` names the problem, line/element where."""
@@ -93,20 +97,33 @@ class ParseResult:
 
 
 def assign_unique_ids(statement, prefix=""):
-    """Give every transaction without one a stable ``unique_id``.
+    """Give every transaction without one a ``unique_id`` made of its own content only.
 
-    The bank reference when the bank gives one that is unique in the statement;
-    otherwise a hash of account, dates, amount and texts, with a counter for
-    identical lines, so that re-reading the same file yields the same ids.
+    With a bank reference: account, reference, date (booking, else value) and
+    amount, ``NL91ABNA0417164300:REF-1:2026-01-05:-12.5``; without one, a hash of
+    account, dates, amount, currency, counterparty and texts. Lines identical in
+    those parts are told apart by an occurrence counter in file order (``#2``,
+    ``#3``... after a reference id; ``-1``, ``-2``... after a hash). Nothing else in
+    the file changes a line's id: the same entry in an intraday report and in the
+    end-of-day statement, or in two overlapping files, is imported once.
     """
-    counts = Counter(tx.bank_reference for tx in statement.transactions if tx.bank_reference)
-    unique_refs = {ref for ref, count in counts.items() if count == 1}
-    seen = {}
+    seen = Counter()
     for tx in statement.transactions:
         if tx.unique_id:
             continue
-        if tx.bank_reference in unique_refs:
-            tx.unique_id = f"{prefix}{statement.account or ''}:{tx.bank_reference}"
+        if tx.bank_reference:
+            date = tx.booking_date or tx.value_date
+            key = ":".join(
+                (
+                    statement.account or "",
+                    tx.bank_reference,
+                    date.isoformat() if date else "",
+                    amount_key(tx.amount),
+                )
+            )
+            seen[key] += 1
+            suffix = f"#{seen[key]}" if seen[key] > 1 else ""
+            tx.unique_id = f"{prefix}{key}{suffix}"
             continue
         basis = "|".join(
             str(part or "")
@@ -124,9 +141,17 @@ def assign_unique_ids(statement, prefix=""):
             )
         )
         digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
-        seen[digest] = seen.get(digest, 0) + 1
+        seen[digest] += 1
         tx.unique_id = f"{prefix}{digest}-{seen[digest]}"
     return statement
+
+
+def amount_key(amount):
+    """An amount as it appears in an id: plain digits, no trailing zeros (``-12.5``, ``100``)."""
+    text = format(Decimal(amount), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def _jsonable(value):

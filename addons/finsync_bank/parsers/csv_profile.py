@@ -41,11 +41,12 @@ Rows listed newest first are reversed so that statements read oldest first. Ever
 row problem fails the whole parse (no statement is half read) with a ``ParseError``
 giving the 1-based physical line of the file (skipped lines counted), the column in
 ``element`` and the cell in ``value``. Codes: ``profile`` (bad profile key, named in
-``value``), ``empty``, ``encoding``, ``csv`` (unbalanced quotes), ``xlsx`` (unreadable
-workbook), ``header`` (missing header), ``column`` (a mapped column the header
-lacks), ``missing`` (required cell empty), ``date`` (not matching ``date_format``),
-``amount`` / ``amount_locale``, ``debit_credit`` (neither ``debit_value`` nor
-``credit_value``), ``no_rows``.
+``value``), ``empty``, ``encoding``, ``nul`` (a NUL character: binary data, not text),
+``csv`` (unbalanced quotes), ``xlsx`` (unreadable workbook), ``too_large`` (a workbook
+that expands past ``max_bytes`` or has more than ``MAX_XLSX_ROWS`` rows), ``header``
+(missing header), ``column`` (a mapped column the header lacks), ``missing`` (required
+cell empty), ``date`` (not matching ``date_format``), ``amount`` / ``amount_locale``,
+``debit_credit`` (neither ``debit_value`` nor ``credit_value``), ``no_rows``.
 """
 
 import csv
@@ -58,6 +59,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .base import (
+    DEFAULT_MAX_BYTES,
     ParsedStatement,
     ParsedTransaction,
     ParseError,
@@ -100,6 +102,10 @@ DEFAULTS = {
 _COLUMN_KEYS = tuple(key for key in DEFAULTS if key.endswith("_column"))
 _TEXT_KEYS = ("encoding", "delimiter", "quotechar", "date_format", "decimal_separator")
 _ZIP_MAGIC = b"PK\x03\x04"
+# A workbook is a zip: 68 KB can expand to 290 MB of sheet XML. Its members may
+# expand to as much as a file may weigh (``max_bytes``), its sheet has at most
+# this many rows (a bank export, not a database dump).
+MAX_XLSX_ROWS = 100_000
 
 
 class _Table:
@@ -150,10 +156,13 @@ def validate_profile(profile):
     return full
 
 
-def parse(data, filename=None, profile=None, **options):
-    """One statement from the rows of ``data`` read with ``profile``."""
+def parse(data, filename=None, profile=None, max_bytes=DEFAULT_MAX_BYTES, **options):
+    """One statement from the rows of ``data`` read with ``profile``.
+
+    ``max_bytes`` bounds what an XLSX workbook may expand to (see ``MAX_XLSX_ROWS``).
+    """
     profile = validate_profile(profile)
-    table = _read_table(data, profile)
+    table = _read_table(data, profile, max_bytes)
     rows = _data_rows(table, profile)
     if not rows:
         raise ParseError("no_rows", "the file has no transaction rows", line=table.header_line or 1)
@@ -248,11 +257,11 @@ def _is_xlsx(data):
         return False
 
 
-def _read_table(data, profile):
+def _read_table(data, profile, max_bytes=DEFAULT_MAX_BYTES):
     if not data or not data.strip():
         raise ParseError("empty", "the file is empty", line=1)
     if data[:4] == _ZIP_MAGIC and _is_xlsx(data):
-        lines = _xlsx_lines(data)
+        lines = _xlsx_lines(data, max_bytes)
         format_ = XLSX_FORMAT
     else:
         lines = _csv_lines(data, profile)
@@ -274,6 +283,12 @@ def _csv_lines(data, profile):
         ) from err
     except LookupError:
         _bad_key("encoding", f"names no known encoding ({encoding!r})")
+    if "\x00" in text:
+        raise ParseError(
+            "nul",
+            "the file contains a NUL character: binary data, not CSV text",
+            line=text[: text.index("\x00")].count("\n") + 1,
+        )
     physical = text.splitlines(keepends=True)
     skipped = profile["skip_lines_before_header"]
     # Metadata lines may hold unbalanced quotes: they are skipped before CSV parsing.
@@ -292,20 +307,46 @@ def _csv_lines(data, profile):
     return rows
 
 
-def _xlsx_lines(data):
-    """``(row number, cells)`` of the first sheet; numbers and dates kept as such."""
+def _xlsx_lines(data, max_bytes=DEFAULT_MAX_BYTES):
+    """``(row number, cells)`` of the first sheet; numbers and dates kept as such.
+
+    Bounded before anything is read: the members' uncompressed sizes (from the
+    zip directory; a member is never read past its declared size) and, while
+    reading, the row count.
+    """
     try:
+        _check_xlsx_size(data, max_bytes)
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             sheet = workbook.worksheets[0]
-            return [
-                (number, [_xlsx_cell(value) for value in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), 1)
-            ]
+            lines = []
+            for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
+                if number > MAX_XLSX_ROWS:
+                    raise ParseError(
+                        "too_large",
+                        f"the workbook has more than {MAX_XLSX_ROWS} rows, the limit",
+                        line=number,
+                    )
+                lines.append((number, [_xlsx_cell(value) for value in values]))
+            return lines
         finally:
             workbook.close()
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+        if isinstance(err, ParseError):
+            raise
         raise ParseError("xlsx", f"unreadable Excel workbook: {err}", line=1) from err
+
+
+def _check_xlsx_size(data, max_bytes):
+    if not max_bytes:
+        return
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        expanded = sum(member.file_size for member in archive.infolist())
+    if expanded > max_bytes:
+        raise ParseError(
+            "too_large",
+            f"the workbook expands to {expanded} bytes, more than the limit of {max_bytes}",
+        )
 
 
 def _xlsx_cell(value):

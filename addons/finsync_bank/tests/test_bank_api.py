@@ -165,6 +165,18 @@ class TestBankApiPull(SimulatorMixin, FinsyncCommon):
             ["initiated", "acknowledged", "settled"],
         )
 
+    def test_two_states_of_one_payment_in_one_page_are_merged_in_order(self):
+        self.sim.set_payment_status("PAY-3", "initiated")
+        self.sim.set_payment_status("PAY-3", "accepted")
+        self._pull()
+        events = self.env["finsync.event"].search([("backend_id", "=", self.api_backend.id)])
+        self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("last_error"))
+        pay3 = self._transactions().filtered(lambda t: t.external_id == "payment:PAY-3")
+        self.assertEqual(pay3.state, "acknowledged")
+        self.assertEqual(
+            pay3.transition_ids.sorted("id").mapped("to_state"), ["initiated", "acknowledged"]
+        )
+
     def test_refused_credentials_open_an_exception(self):
         self.api_backend.sudo().client_secret = "wrong"
         self._pull()

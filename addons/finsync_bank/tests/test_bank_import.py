@@ -1,6 +1,7 @@
 import base64
 import datetime
 from decimal import Decimal
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
@@ -300,3 +301,109 @@ class TestBankImport(BankImportCommon):
         # A job run twice posts nothing twice.
         Job.load(self.env, jobs.uuid).perform()
         self.assertEqual(len(self._lines()), 5)
+
+    # -- bad input and stable ids --------------------------------------------------------
+
+    def _csv_profile(self):
+        return (
+            self.env["finsync.bank.profile"]
+            .sudo()
+            .create(
+                {
+                    "name": "Plain CSV",
+                    "date_column": "Date",
+                    "date_format": "%Y-%m-%d",
+                    "amount_column": "Amount",
+                    "description_columns": "Text",
+                    "currency": self.currency.name,
+                }
+            )
+        )
+
+    def _assert_kept_failed(self, wizard, filename):
+        """The wizard says what failed in one line; the file is in the inbox, failed, with
+        its exception; nothing else was written."""
+        self.assertEqual(wizard.state, "error")
+        self.assertIn(filename, wizard.message)
+        self.assertNotIn("\n", wizard.message)
+        event = self.env["finsync.event"].search([("payload_filename", "=", filename)])
+        self.assertEqual(event.state, "failed", "the raw file is kept for replay")
+        self.assertEqual(event.last_error, wizard.message)
+        exception = self.env["finsync.exception"].search([("event_id", "=", event.id)])
+        self.assertEqual(exception.exception_type, "sync_failed")
+        self.assertFalse(self.env["finsync.transaction"].search([("event_id", "=", event.id)]))
+        self.assertFalse(self._lines())
+        return event
+
+    def test_csv_with_a_nul_byte_past_the_sniffed_head_names_its_line(self):
+        rows = b"".join(b"2026-03-01,10.00,payment %d\n" % i for i in range(300))
+        data = b"Date,Amount,Text\n" + rows + b"2026-03-02,11.00,bad\x00text\n"
+        self.assertGreater(data.index(b"\x00"), 4096)
+        wizard = self._wizard(("nul.csv", data), journal=self.journal)
+        wizard.profile_id = self._csv_profile()
+        wizard.action_import()
+        self._assert_kept_failed(wizard, "nul.csv")
+        self.assertIn("line 302", wizard.message)
+
+    def test_an_unforeseen_error_is_named_and_the_file_kept(self):
+        """A database or parser error no one worded: one line naming the file, the file kept."""
+        importer = type(self.env["finsync.bank.importer"])
+        cases = {
+            "_import_statements": ValueError(
+                "A string literal cannot contain NUL (0x00) characters.\nDETAIL: secret"
+            ),
+            "_parse_file": None,
+        }
+        for method, error in cases.items():
+            name = f"{method}.xml"
+            with self.subTest(method), self.assertLogs("odoo.addons", "WARNING"):
+                if error is None:
+                    error = RecursionError("maximum recursion depth")
+                    patcher = patch(
+                        "odoo.addons.finsync_bank.models.finsync_bank_importer.parse_file",
+                        side_effect=error,
+                    )
+                else:
+                    patcher = patch.object(importer, method, side_effect=error)
+                with patcher:
+                    wizard = self._wizard((name, camt053(self._spec(statement_id=method))))
+                    wizard.action_import()
+                self._assert_kept_failed(wizard, name)
+                self.assertIn(str(error).splitlines()[0], wizard.message)
+                self.assertNotIn("secret", wizard.message)
+
+    def test_intraday_then_end_of_day_imports_each_entry_once(self):
+        """A reference repeated in the end-of-day file does not change its entries' ids."""
+        day = datetime.date(2026, 4, 2)
+
+        def spec(statement_id, *lines):
+            return StatementSpec(
+                account=IBAN,
+                currency=self.currency.name,
+                opening_balance=Decimal("1000.00"),
+                start=day,
+                end=day,
+                statement_id=statement_id,
+                lines=[
+                    Line(Decimal(amount), day, remittance=f"INV {ref} {amount}", reference=ref)
+                    for ref, amount in lines
+                ],
+            )
+
+        intraday = (
+            camt053(spec("INTRADAY", ("R-1", "10.00"), ("R-2", "20.00")))
+            .replace(b"camt.053.001.", b"camt.052.001.")
+            .replace(b"BkToCstmrStmt", b"BkToCstmrAcctRpt")
+            .replace(b"<Stmt>", b"<Rpt>")
+            .replace(b"</Stmt>", b"</Rpt>")
+        )
+        end_of_day = camt053(spec("EOD", ("R-1", "10.00"), ("R-2", "20.00"), ("R-2", "30.00")))
+        first = self._import(("intraday.xml", intraday))
+        self.assertEqual(first.event_ids.state, "done", first.message)
+        self.assertTrue(first.message.startswith("2 new, 0 already imported."), first.message)
+        second = self._import(("eod.xml", end_of_day))
+        self.assertTrue(second.message.startswith("1 new, 2 already imported."), second.message)
+        transactions = self.env["finsync.transaction"].search(
+            [("event_id", "in", (first.event_ids | second.event_ids).ids)]
+        )
+        self.assertEqual(sorted(transactions.mapped("amount")), [10.0, 20.0, 30.0])

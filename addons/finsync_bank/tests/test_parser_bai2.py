@@ -123,7 +123,7 @@ class TestBai2Parser(BaseCase):
         self.assertEqual(tx.extra["customer_reference"], "RP12312312312312")
         self.assertEqual(tx.value_date, datetime.date(2015, 7, 15))
         self.assertIn("A1234BC 22/03/66 BI:22222222", tx.remittance)
-        self.assertEqual(tx.unique_id, "77777777:1234567890")
+        self.assertEqual(tx.unique_id, "77777777:1234567890:2015-07-15:0.01")
 
     def test_account_trailer_amount_blank(self):
         result = bai2.parse(corpus_file("bai2/bai2py__account_trailer_amount_blank_example.bai2"))

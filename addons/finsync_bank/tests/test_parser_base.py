@@ -54,4 +54,28 @@ class TestParserBase(BaseCase):
         second = [tx.unique_id for tx in assign_unique_ids(statement()).transactions]
         self.assertEqual(first, second)
         self.assertEqual(len(set(first)), 3)
-        self.assertTrue(first[2].endswith("REF1"))
+        self.assertEqual(first[2], "NL91ABNA0417164300:REF1::7", "a reference id reads as such")
+
+    def test_unique_ids_depend_on_the_line_only(self):
+        """A reference repeated in one file (intraday, then end of day) changes no id."""
+
+        def line(amount, reference="REF1", day=5):
+            return ParsedTransaction(
+                amount=Decimal(amount),
+                booking_date=datetime.date(2026, 1, day),
+                bank_reference=reference,
+                remittance=f"paid {amount}",
+            )
+
+        def ids(*lines):
+            statement = ParsedStatement(account="NL91ABNA0417164300", transactions=list(lines))
+            return [tx.unique_id for tx in assign_unique_ids(statement).transactions]
+
+        (alone,) = ids(line("12.50"))
+        self.assertEqual(alone, "NL91ABNA0417164300:REF1:2026-01-05:12.5")
+        repeated = ids(line("-3.00", "REF0"), line("12.50"), line("7"), line("12.5"))
+        self.assertEqual(repeated[1], alone, "the same line, whatever else the file holds")
+        self.assertEqual(repeated[3], alone + "#2", "truly identical lines are counted")
+        self.assertEqual(repeated[2], "NL91ABNA0417164300:REF1:2026-01-05:7")
+        self.assertNotEqual(ids(line("12.50", day=6))[0], alone, "another day, another line")
+        self.assertEqual(len(set(repeated)), 4)

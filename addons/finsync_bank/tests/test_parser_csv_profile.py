@@ -2,12 +2,13 @@ import datetime
 import io
 import zipfile
 from decimal import Decimal
+from unittest.mock import patch
 
 import openpyxl
 
 from odoo.tests import BaseCase, tagged
 
-from ..parsers import csv_profile
+from ..parsers import csv_profile, parse_file
 from ..parsers.base import ParseError
 from .corpus import corpus_file, corpus_files
 
@@ -298,6 +299,58 @@ class TestCsvProfileParser(BaseCase):
             archive.writestr("xl/workbook.xml", "not a workbook")
         self.assertTrue(csv_profile.sniff(buffer.getvalue()))
         self.assertParseError(buffer.getvalue(), SIMPLE, "xlsx", 1)
+
+    def test_nul_character_after_the_sniffed_head_names_its_line(self):
+        rows = "".join(f"0{1 + i % 9}.02.2026;Payment {i};1,00\n" for i in range(300))
+        data = (SIMPLE_CSV + rows + "03.03.2026;Bad\x00text;1,00\n").encode()
+        self.assertGreater(data.index(b"\x00"), 4096)
+        self.assertTrue(csv_profile.sniff(data), "the head looks like CSV")
+        self.assertParseError(data, SIMPLE, "nul", 304)
+        utf16 = SIMPLE | {"encoding": "utf-16"}
+        self.assertEqual(
+            len(csv_profile.parse(SIMPLE_CSV.encode("utf-16"), profile=utf16).statements),
+            1,
+            "NUL bytes of a UTF-16 file are no NUL characters",
+        )
+        mt940 = b":20:STMT\r\n:25:NL91ABNA0417164300\r\n:28C:1\r\n:86:x\x00y\r\n"
+        with self.assertRaises(ParseError) as caught:
+            parse_file(mt940, "nul.sta")
+        self.assertEqual((caught.exception.code, caught.exception.line), ("nul", 4))
+
+    def _workbook(self, rows):
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet.append(["Date", "Text", "Amount"])
+        for index in range(rows):
+            sheet.append([datetime.datetime(2026, 2, 1), f"Line {index}", 1.5])
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
+
+    def test_xlsx_is_bounded_in_expanded_size_and_rows(self):
+        data = self._workbook(5)
+        self.assertEqual(len(csv_profile.parse(data, profile=SIMPLE).statements[0].transactions), 5)
+        # A small file whose members expand past the limit is refused before reading.
+        bomb = io.BytesIO()
+        with (
+            zipfile.ZipFile(io.BytesIO(data)) as source,
+            zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target,
+        ):
+            for member in source.infolist():
+                target.writestr(member, source.read(member))
+            target.writestr("xl/padding.xml", b" " * (3 * 1024 * 1024))
+        self.assertLess(len(bomb.getvalue()), 64 * 1024)
+        with self.assertRaises(ParseError) as caught:
+            csv_profile.parse(bomb.getvalue(), profile=SIMPLE, max_bytes=2 * 1024 * 1024)
+        self.assertEqual(caught.exception.code, "too_large")
+        self.assertIn(str(2 * 1024 * 1024), caught.exception.message)
+        with self.assertRaises(ParseError) as caught:
+            parse_file(bomb.getvalue(), "bomb.xlsx", profile=SIMPLE, max_bytes=2 * 1024 * 1024)
+        self.assertEqual(caught.exception.code, "too_large")
+        with patch.object(csv_profile, "MAX_XLSX_ROWS", 4):
+            self.assertParseError(data, SIMPLE, "too_large", 5)
+            result = csv_profile.parse(self._workbook(3), profile=SIMPLE)
+            self.assertEqual(len(result.statements[0].transactions), 3)
 
     def test_bad_row_anywhere_fails_the_whole_parse(self):
         data = (SIMPLE_CSV + "\n" * 3 + "03.02.2026;Late;\n").encode()

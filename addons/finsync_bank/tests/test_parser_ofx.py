@@ -110,7 +110,7 @@ class TestOfxCorpus(BaseCase):
         agrolait = next(tx for tx in bank.transactions if tx.counterparty_name == "Agrolait")
         self.assertEqual(agrolait.booking_date, datetime.date(2013, 8, 24))
         self.assertEqual(agrolait.bank_reference, "219378")
-        self.assertEqual(agrolait.unique_id, "123456:219378")
+        self.assertEqual(agrolait.unique_id, "123456:219378:2013-08-24:-80")
         self.assertEqual(agrolait.bank_transaction_code, "POS")
         # DTEND 20130831165153.000[-8:PST] is still 31 August at the bank.
         self.assertEqual(bank.opening_date, datetime.date(2013, 8, 1))

@@ -21,7 +21,13 @@ class TestBankImportTour(HttpCase):
             [("journal_id", "=", journal.id), ("finsync_import_id", "!=", False)]
         )
         refs = set(lines.mapped("finsync_import_id"))
-        self.assertEqual(refs, {"NL91ABNA0417164300:TOUR-REF-1", "NL91ABNA0417164300:TOUR-REF-2"})
+        self.assertEqual(
+            refs,
+            {
+                "NL91ABNA0417164300:TOUR-REF-1:2026-04-10:250.5",
+                "NL91ABNA0417164300:TOUR-REF-2:2026-04-11:-20",
+            },
+        )
         statement = lines.statement_id
         self.assertEqual(statement.journal_id, journal)
         self.assertEqual(
@@ -49,6 +55,9 @@ class TestBankImportTour(HttpCase):
         )
         self.assertEqual(
             set(lines.mapped("finsync_import_id")),
-            {"BE68539007547034:DROP-REF-1", "BE68539007547034:DROP-REF-2"},
+            {
+                "BE68539007547034:DROP-REF-1:2026-04-10:250.5",
+                "BE68539007547034:DROP-REF-2:2026-04-11:-20",
+            },
         )
         self.assertEqual(len(lines.statement_id), 1, "one statement for the dropped file")

@@ -4,6 +4,8 @@ import logging
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.finsync_base.models.finsync_event import CONCURRENCY_ERRORS
+
 _logger = logging.getLogger(__name__)
 
 
@@ -137,7 +139,11 @@ class FinsyncBankImport(models.TransientModel):
         )
 
     def action_import(self):
-        """Import every file in one transaction; on error nothing but the inbox is kept."""
+        """Import every file in one transaction; on error nothing but the inbox is kept.
+
+        Any error (a parser's, the database's) becomes one line naming the file;
+        the files stay in the inbox as failed events, each with its exception.
+        """
         self.ensure_one()
         files = self._files()
         try:
@@ -197,7 +203,14 @@ class FinsyncBankImport(models.TransientModel):
             "jobs": [],
         }
         for event in fresh:
-            result = event._process_payload()
+            try:
+                result = event._process_payload()
+            except (UserError, *CONCURRENCY_ERRORS):
+                raise
+            except Exception as err:  # any other error is this file's
+                raise UserError(
+                    self.env["finsync.bank.importer"]._unexpected_error_message(event.name, err)
+                ) from err
             summary["new"] += result["new"]
             summary["duplicate"] += result["duplicate"]
             summary["statements"] |= result["statements"]
@@ -208,9 +221,9 @@ class FinsyncBankImport(models.TransientModel):
         return summary
 
     def _keep_failed_files(self, files, message):
-        """Keep the raw files in the inbox, failed, so that they can be replayed."""
+        """Keep the raw files in the inbox, failed with an exception, to be replayed."""
         events, fresh = self._ingest(files)
-        fresh.write({"state": "failed", "last_error": message, "attempts": 1})
+        fresh._record_failure(UserError(message))
         _logger.info("FinSync bank import failed for events %s", fresh.ids)
 
     def action_view_statements(self):

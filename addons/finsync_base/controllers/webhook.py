@@ -4,8 +4,9 @@
 inherits it beside ``http.Controller``, declares its route and keeps only what
 is its own: reading the event id and type from the body, verifying the
 signature, counting a refusal and queueing the processing. The rest is here,
-once: the connector looked up by id and type, the size limit, storing the
-event in the inbox within the request and the answers:
+once: the connector looked up by id and type, the size limit (a body sent
+chunked, without a length, is read up to the limit and no further), storing
+the event in the inbox within the request and the answers:
 
 - 200 for an accepted event and for a duplicate (the source stops retrying),
   including a duplicate that raced the first delivery: the inbox's unique key
@@ -19,13 +20,42 @@ event in the inbox within the request and the answers:
 
 import logging
 
-from werkzeug.exceptions import RequestEntityTooLarge
-
 from odoo import SUPERUSER_ID
 from odoo.exceptions import MissingError
 from odoo.http import request
 
 _logger = logging.getLogger(__name__)
+
+# Where the body read once is kept on Odoo's request object for a retried run.
+BODY_ATTRIBUTE = "finsync_webhook_body"
+READ_SIZE = 64 * 1024
+
+
+def read_at_most(stream, size):
+    """Up to ``size`` bytes of ``stream``: fewer only when it ends first.
+
+    A chunked body's stream answers one chunk per read: read until the stream
+    ends or ``size`` bytes are there, never more.
+    """
+    parts = []
+    missing = size
+    while missing > 0:
+        part = stream.read(min(missing, READ_SIZE))
+        if not part:
+            break
+        parts.append(part)
+        missing -= len(part)
+    return b"".join(parts)
+
+
+def _input_stream(httprequest):
+    """The request's input stream (werkzeug's, length-limited or dechunked).
+
+    Odoo's request wrapper exposes ``get_data`` (reads everything) but not the
+    stream: it is reached on the wrapped werkzeug request, as Odoo's own code
+    reaches the wrapped environ.
+    """
+    return httprequest._HTTPRequest__wrapped.stream
 
 
 def answer(status, **body):
@@ -65,21 +95,28 @@ class WebhookEndpoint:
             return None, None, answer(413, error="payload too large")
         return backend, payload, None
 
-    def _webhook_body(self, limit_kb, cache=True):
+    def _webhook_body(self, limit_kb):
         """The raw body, or None when it is larger than ``limit_kb`` kilobytes.
 
-        With ``cache`` the body stays readable when Odoo runs the endpoint again
-        after a lost race (a serialization failure retries the whole request).
+        The input stream is read up to the limit and one byte more, whether the
+        client announced a Content-Length or sent the body chunked (no length):
+        an oversize body is refused without the rest being read into memory.
+        The body is kept on the request: when Odoo runs the endpoint again after
+        a lost race (a serialization failure retries the whole request), the
+        stream is spent and the run sees the same bytes from there.
         """
-        limit = limit_kb * 1024
         httprequest = request.httprequest
+        body = getattr(httprequest, BODY_ATTRIBUTE, None)
+        if body is not None:
+            return body
+        limit = limit_kb * 1024
         if (httprequest.content_length or 0) > limit:
             return None
-        httprequest.max_content_length = limit
-        try:
-            return httprequest.get_data(cache=cache)
-        except RequestEntityTooLarge:
+        body = read_at_most(_input_stream(httprequest), limit + 1)
+        if len(body) > limit:
             return None
+        setattr(httprequest, BODY_ATTRIBUTE, body)
+        return body
 
     def _webhook_store(self, backend, user, payload, event_id, event_type):
         """Store the event in the inbox as ``user`` and queue its processing, in this transaction.

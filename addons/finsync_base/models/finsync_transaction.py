@@ -348,7 +348,11 @@ class FinsyncTransaction(models.Model):
 
         Existing transactions (same connector and external id) move to the new
         state when the transition is legal; stale updates are ignored, so
-        out-of-order deliveries end in the same state as in-order ones.
+        out-of-order deliveries end in the same state as in-order ones. An
+        external id told several times in ``vals_list`` (a page listing a
+        payment initiated, then accepted) is merged in order: created in its
+        first state, then moved through each later one that is legal, so the
+        last legal state wins and the history shows every step.
         """
         # The history of each transaction is its transitions (on its form): the
         # chatter does not repeat it for what connectors create and move, which
@@ -365,31 +369,51 @@ class FinsyncTransaction(models.Model):
                 ]
             )
         }
-        to_create, moves = [], {}
+        to_create, steps, current = [], {}, {}
         for vals in vals_list:
-            tx = existing.get(vals["external_id"])
-            if not tx:
+            key = vals["external_id"]
+            tx = existing.get(key)
+            if not tx and key not in current:
+                # An id told twice in one batch is created once, in its first state;
+                # the later tellings move it like updates of a known transaction.
                 to_create.append(self._prepare_canonical_vals(event, vals, currencies))
-            elif tx.state != vals["state"] and is_legal(tx.state, vals["state"]):
-                moves.setdefault((vals["state"], vals.get("reason")), []).append(tx.id)
-            elif tx.state != vals["state"]:
+                current[key] = vals["state"]
+                continue
+            state = current.get(key, tx.state if tx else None)
+            if state != vals["state"] and is_legal(state, vals["state"]):
+                steps.setdefault(key, []).append((vals["state"], vals.get("reason")))
+                current[key] = vals["state"]
+            elif state != vals["state"]:
                 _logger.info(
                     "FinSync transaction %s: stale update %s -> %s ignored (correlation %s)",
-                    tx.id,
-                    tx.state,
+                    tx.id if tx else key,
+                    state,
                     vals["state"],
                     event.correlation_id,
                 )
         created = quiet.with_context(
             finsync_reason=self.env._("Received in event %(name)s", name=event.name)
         ).create(to_create)
-        for (to_state, reason), ids in moves.items():
-            quiet.browse(ids)._transition(
-                to_state,
-                reason=reason or self.env._("Updated by event %(name)s", name=event.name),
-                event=event,
-            )
+        if steps:
+            by_key = {**{tx.external_id: tx for tx in created}, **existing}
+            self._apply_canonical_steps(event, quiet, by_key, steps)
         return created.with_env(self.env)
+
+    @api.model
+    def _apply_canonical_steps(self, event, quiet, by_key, steps):
+        """Move each transaction through its ``steps`` (``{external id: [(state, reason)]}``),
+        in order: the n-th moves of all transactions together, grouped by state and reason."""
+        for rank in range(max(len(moves) for moves in steps.values())):
+            groups = {}
+            for key, moves in steps.items():
+                if rank < len(moves):
+                    groups.setdefault(moves[rank], []).append(by_key[key].id)
+            for (to_state, reason), ids in groups.items():
+                quiet.browse(ids)._transition(
+                    to_state,
+                    reason=reason or self.env._("Updated by event %(name)s", name=event.name),
+                    event=event,
+                )
 
     @api.model
     def _prefetch_currencies(self, event, vals_list):

@@ -1,6 +1,7 @@
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..tools.canonical import parse_canonical
 from .common import FinsyncCommon
 
 
@@ -76,6 +77,38 @@ class TestTransactionStateMachine(FinsyncCommon):
         )
         self.assertEqual(len(tx), 1)
         self.assertEqual(tx.state, "settled")
+
+    def test_one_id_told_twice_in_a_batch_is_merged_in_order(self):
+        """A page telling a payment initiated, then accepted: one transaction, both steps."""
+        rows = [
+            ("TW-1", "-40.00", "initiated"),
+            ("TW-2", "15.00", "settled"),
+            ("TW-1", "-40.00", "acknowledged"),
+            ("TW-2", "15.00", "initiated"),  # stale: TW-2 settled already
+            ("TW-1", "-40.00", "settled"),
+        ]
+        vals_list = []
+        for index, row in enumerate(rows):
+            (vals,) = parse_canonical(self._payload(row))
+            vals_list.append(dict(vals, reason=f"telling {index}"))
+        event = self._ingest(self._payload(("TW-0", "1.00")))
+        Transaction = self.env["finsync.transaction"]
+        created = Transaction._upsert_canonical(event, vals_list)
+        self.assertEqual(sorted(created.mapped("external_id")), ["TW-1", "TW-2"])
+        first, second = created.sorted("external_id")
+        self.assertEqual((first.state, second.state), ("settled", "settled"))
+        history = first.transition_ids.sorted("id")
+        self.assertEqual(history.mapped("to_state"), ["initiated", "acknowledged", "settled"])
+        self.assertEqual(history[1:].mapped("reason"), ["telling 2", "telling 4"])
+        self.assertEqual(second.transition_ids.mapped("to_state"), ["settled"])
+        # A later batch telling a known id twice moves it from where it is.
+        again = [dict(vals_list[1], state="reconciled"), dict(vals_list[1], state="reversed")]
+        self.assertFalse(Transaction._upsert_canonical(event, again))
+        self.assertEqual(second.state, "reversed")
+        self.assertEqual(
+            second.transition_ids.sorted("id").mapped("to_state"),
+            ["settled", "reconciled", "reversed"],
+        )
 
     def test_amounts_are_exact_and_net_of_fee(self):
         payload = self._payload(("FEE-1", "100.10"))

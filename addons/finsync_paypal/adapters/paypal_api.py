@@ -24,6 +24,12 @@ when the retries run out ``PayPalTransientError`` is raised (the caller's job
 retries later). Other 4xx raise ``PayPalApiError`` naming the request and
 PayPal's error name and debug id. Secrets, tokens and payloads are never
 logged nor put in error messages.
+
+Deliveries: PayPal's signature covers the transmission id, the transmission
+time, the webhook id and only a CRC32 of the body, so a captured delivery's
+headers verify with any other body of the same CRC32. ``check_transmission``
+therefore refuses a transmission time outside the tolerance, and the connector
+accepts each transmission id once.
 """
 
 import datetime
@@ -46,6 +52,8 @@ SANDBOX_URL = "https://api-m.sandbox.paypal.com"
 MAX_WINDOW = datetime.timedelta(days=31)
 PAGE_SIZE = 500  # PayPal's largest page
 TOKEN_MARGIN = 60  # seconds before expiry when a cached token is renewed
+DEFAULT_TOLERANCE = 300  # seconds a delivery's transmission time may lie in the past
+CLOCK_SKEW = 60  # seconds it may lie in the future (PayPal's clock against ours)
 TRANSMISSION_HEADERS = {
     "auth_algo": "PAYPAL-AUTH-ALGO",
     "cert_url": "PAYPAL-CERT-URL",
@@ -71,6 +79,38 @@ class PayPalTransientError(PayPalApiError):
     def __init__(self, message, status=None, retry_after=None):
         super().__init__(message, status)
         self.retry_after = retry_after
+
+
+class TransmissionRefused(Exception):
+    """A delivery whose transmission headers are missing, stale or from the future."""
+
+
+def check_transmission(headers, now, tolerance=DEFAULT_TOLERANCE, skew=CLOCK_SKEW):
+    """The transmission id of a delivery sent within ``tolerance`` seconds before ``now``.
+
+    ``headers`` is the delivery's header mapping (looked up case-insensitively),
+    ``now`` an aware UTC datetime. Raises ``TransmissionRefused`` when the id or
+    the time is missing, the time is unreadable, older than ``tolerance``
+    seconds or more than ``skew`` seconds ahead of ``now``. Whether the id was
+    already used is the connector's to know.
+    """
+    lowered = {str(key).lower(): value for key, value in dict(headers).items()}
+    transmission_id = (lowered.get(TRANSMISSION_HEADERS["transmission_id"].lower()) or "").strip()
+    text = (lowered.get(TRANSMISSION_HEADERS["transmission_time"].lower()) or "").strip()
+    if not transmission_id or not text:
+        raise TransmissionRefused("no transmission id or time")
+    try:
+        sent = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise TransmissionRefused("unreadable transmission time") from err
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=datetime.UTC)
+    age = (now - sent).total_seconds()
+    if age > tolerance:
+        raise TransmissionRefused(f"transmission time {int(age)} s old (tolerance {tolerance} s)")
+    if -age > skew:
+        raise TransmissionRefused(f"transmission time {int(-age)} s in the future")
+    return transmission_id
 
 
 class TokenCache:

@@ -1,3 +1,4 @@
+import datetime
 import json
 import logging
 
@@ -7,7 +8,12 @@ from odoo.http import request
 
 from odoo.addons.finsync_base.controllers.webhook import WebhookEndpoint, answer
 
-from ..adapters.paypal_api import PayPalApiError, PayPalTransientError
+from ..adapters.paypal_api import (
+    PayPalApiError,
+    PayPalTransientError,
+    TransmissionRefused,
+    check_transmission,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -22,12 +28,16 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
     PayPal signs with a certificate; FinSync asks PayPal's own
     verify-webhook-signature API, sending the transmission headers, the webhook
     id registered for the connector and the body as received: the body alone
-    is never trusted. Answers: 200 for an accepted event and for a duplicate,
-    400 when PayPal does not confirm the delivery (or no webhook id is
-    configured: fail closed) or the body is unreadable, 404 for an unknown
-    connector, 413 for an oversize body, 503 when PayPal could not be asked
-    (nothing stored: PayPal redelivers). Anything unexpected raises, the
-    request's transaction rolls back and Odoo answers 500: nothing was stored.
+    is never trusted. PayPal signs only a CRC32 of the body: a delivery whose
+    transmission time is outside the connector's tolerance, or whose
+    transmission id the connector already accepted, is refused too.
+    Answers: 200 for an accepted event and for a duplicate, 400 when PayPal
+    does not confirm the delivery (or no webhook id is configured: fail
+    closed), its transmission is stale or replayed, or the body is unreadable,
+    404 for an unknown connector, 413 for an oversize body, 503 when PayPal
+    could not be asked (nothing stored: PayPal redelivers). Anything unexpected
+    raises, the request's transaction rolls back and Odoo answers 500: nothing
+    was stored.
     """
 
     @http.route(
@@ -53,15 +63,21 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
         except (ValueError, KeyError, TypeError, AttributeError):
             backend._gateway_count_rejection("unreadable body")
             return answer(400, error="unreadable event")
+        headers = request.httprequest.headers
+        try:
+            transmission_id = check_transmission(
+                headers, datetime.datetime.now(datetime.UTC), backend.paypal_webhook_tolerance
+            )
+        except TransmissionRefused as err:
+            backend._gateway_count_rejection(str(err))
+            return answer(400, error="signature rejected")
         webhook_id = backend._paypal_webhook_id()
         if not webhook_id:
             backend._gateway_count_rejection("no webhook id configured")
             return answer(400, error="signature rejected")
         try:
             client = backend._paypal_client(timeout=VERIFY_TIMEOUT, max_retries=1)
-            genuine = client.verify_webhook_signature(
-                request.httprequest.headers, webhook_id, payload
-            )
+            genuine = client.verify_webhook_signature(headers, webhook_id, payload)
         except PayPalTransientError as err:
             _logger.warning(
                 "FinSync PayPal webhook for backend %s: PayPal unreachable (%s)", backend.id, err
@@ -81,6 +97,10 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
             return answer(503, error="verification unavailable")
         if not genuine:
             backend._gateway_count_rejection("PayPal did not confirm the signature")
+            return answer(400, error="signature rejected")
+        if not backend.env["finsync.paypal.transmission"]._claim(backend, transmission_id):
+            # Signed headers replayed (perhaps with another body of the same CRC32).
+            backend._gateway_count_rejection("transmission id already used")
             return answer(400, error="signature rejected")
         return self._store(backend, payload, event_id, event_type)
 

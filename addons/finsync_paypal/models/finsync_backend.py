@@ -9,6 +9,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
 
 from ..adapters.paypal_api import (
+    DEFAULT_TOLERANCE,
     LIVE_URL,
     SANDBOX_URL,
     PayPalApiError,
@@ -48,6 +49,13 @@ class FinsyncBackend(models.Model):
         help="Each pull reads this much before the watermark again: PayPal may list a "
         "transaction hours after it happened. Nothing is booked twice.",
     )
+    paypal_webhook_tolerance = fields.Integer(
+        string="Transmission Tolerance (s)",
+        default=DEFAULT_TOLERANCE,
+        help="How old a webhook delivery's transmission time may be, in seconds (at most a "
+        "day); older deliveries, and deliveries whose transmission id was already used, are "
+        "refused.",
+    )
     paypal_webhook_url = fields.Char(
         compute="_compute_paypal_webhook_url", string="PayPal Webhook URL"
     )
@@ -63,6 +71,11 @@ class FinsyncBackend(models.Model):
             "paypal_limits_positive",
             "CHECK(paypal_lookback_hours >= 0 AND paypal_first_pull_days > 0)",
             "PayPal's first pull must be positive, its look-back not negative.",
+        ),
+        (
+            "paypal_webhook_tolerance_range",
+            "CHECK(paypal_webhook_tolerance > 0 AND paypal_webhook_tolerance <= 86400)",
+            "PayPal's transmission tolerance must be between 1 second and a day.",
         ),
     ]
 

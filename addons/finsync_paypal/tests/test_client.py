@@ -14,6 +14,8 @@ from ..adapters.paypal_api import (
     PayPalClient,
     PayPalTransientError,
     TokenCache,
+    TransmissionRefused,
+    check_transmission,
     windows,
 )
 from ..tools.paypal_simulator import PayPalSimulator
@@ -181,3 +183,27 @@ class TestPayPalClient(BaseCase):
     def test_no_credentials_is_refused_at_once(self):
         with self.assertRaisesRegex(PayPalApiError, "no client id or client secret"):
             PayPalClient(CLIENT_ID, "", self.sim.url)
+
+
+@tagged("post_install", "-at_install")
+class TestPayPalTransmission(BaseCase):
+    NOW = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def headers(self, sent, transmission_id="TX-1"):
+        return {"paypal-transmission-id": transmission_id, "PAYPAL-TRANSMISSION-TIME": sent}
+
+    def test_transmission_time_within_the_tolerance(self):
+        for sent in ("2026-03-01T11:55:00Z", "2026-03-01T12:00:59Z", "2026-03-01T12:00:00+00:00"):
+            with self.subTest(sent):
+                self.assertEqual(check_transmission(self.headers(sent), self.NOW, 300), "TX-1")
+        refused = {
+            "2026-03-01T11:54:59Z": "old",
+            "2026-03-01T12:01:01Z": "future",
+            "yesterday": "unreadable",
+            "": "no transmission",
+        }
+        for sent, reason in refused.items():
+            with self.subTest(sent), self.assertRaisesRegex(TransmissionRefused, reason):
+                check_transmission(self.headers(sent), self.NOW, 300)
+        with self.assertRaisesRegex(TransmissionRefused, "no transmission"):
+            check_transmission(self.headers("2026-03-01T12:00:00Z", ""), self.NOW, 300)

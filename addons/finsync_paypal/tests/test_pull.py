@@ -8,7 +8,8 @@ from odoo.tests import tagged
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.paypal_api import PayPalClient
-from .common import PayPalCommon
+from ..tools.paypal_simulator import demo_simulator
+from .common import CLIENT_ID, CLIENT_SECRET, PayPalCommon
 
 NOW = "2026-03-31 12:00:00"
 UTC = datetime.UTC
@@ -23,6 +24,27 @@ class TestPayPalPull(PayPalCommon):
 
     def _searches(self):
         return [q for _m, p, q in self.sim.requests if p == "/v1/reporting/transactions"]
+
+    @freeze_time(NOW)
+    def test_pull_after_the_demo_story_books_nothing_again(self):
+        """The demo data and the simulator setup/run serves tell one story with one set of
+        ids: Pull Now books nothing a second time."""
+        self.assertEqual(
+            [d["transaction_info"]["transaction_id"] for d in demo_simulator().transactions],
+            [d["transaction_info"]["transaction_id"] for d in demo_simulator().transactions],
+        )
+        sim = demo_simulator()
+        sim.client_id, sim.client_secret = CLIENT_ID, CLIENT_SECRET
+        sim.start()
+        self.addCleanup(sim.stop)
+        self.paypal.write({"api_url": sim.url, "paypal_first_pull_days": 120})
+        self.paypal._load_paypal_demo_data()
+        told = self.transactions()
+        self.assertEqual(len(told), len(sim.transactions))
+        for _pull in range(2):
+            self.paypal._pull_paypal()
+            self.assertEqual(self.paypal.health, "ok", self.paypal.last_error)
+            self.assertEqual(self.transactions(), told, "no new transactions")
 
     @freeze_time(NOW)
     def test_first_pull_reads_windows_pages_and_books_once(self):

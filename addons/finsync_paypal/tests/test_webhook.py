@@ -1,10 +1,43 @@
+import datetime
 import json
+import zlib
 
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.queue_job.job import Job
 
 from .common import WEBHOOK_ID, PayPalCommon
+
+
+def forge_crc32(body, target, free_at, count=12):
+    """``body`` with its ``count`` bytes from ``free_at`` (each one of ``@A..O``) set so
+    that its CRC32 is ``target``: CRC32 is affine over GF(2), so the 4 free low bits
+    of each byte are solved for like a linear system."""
+    base = bytearray(body)
+    for index in range(free_at, free_at + count):
+        base[index] = 0x40
+    origin = zlib.crc32(bytes(base))
+    basis = {}  # pivot bit -> (CRC difference, free bits that make it)
+
+    def reduce(vector, mask):
+        for pivot in sorted(basis, reverse=True):
+            if vector >> pivot & 1:
+                vector ^= basis[pivot][0]
+                mask ^= basis[pivot][1]
+        return vector, mask
+
+    for bit in range(count * 4):
+        flipped = bytearray(base)
+        flipped[free_at + bit // 4] ^= 1 << bit % 4
+        vector, mask = reduce(zlib.crc32(bytes(flipped)) ^ origin, 1 << bit)
+        if vector:
+            basis[vector.bit_length() - 1] = (vector, mask)
+    rest, mask = reduce(target ^ origin, 0)
+    assert not rest, "no solution with these free bytes"
+    for bit in range(count * 4):
+        if mask >> bit & 1:
+            base[free_at + bit // 4] ^= 1 << bit % 4
+    return bytes(base)
 
 
 @tagged("post_install", "-at_install")
@@ -84,6 +117,55 @@ class TestPayPalWebhook(PayPalCommon, HttpCase):
         self.assertNotIn(self.payment["transaction_info"]["transaction_id"], output)
         self.assertNotIn(headers["PAYPAL-TRANSMISSION-SIG"], output)
         self.assertEqual(len(self._verifications()), 3, "without headers PayPal is not asked")
+
+    def test_stale_or_future_transmission_is_refused(self):
+        now = datetime.datetime.now(datetime.UTC)
+        self.assertEqual(self.paypal.paypal_webhook_tolerance, 300)
+        cases = {
+            "ten minutes old": now - datetime.timedelta(minutes=10),
+            "ten minutes ahead": now + datetime.timedelta(minutes=10),
+        }
+        with self.assertLogs("odoo.addons", level="WARNING"):
+            for name, sent in cases.items():
+                with self.subTest(name):
+                    headers = self.sim.sign(self.body, sent=sent)
+                    self.assertEqual(self._post(headers=headers).status_code, 400)
+        self.assertFalse(self._events(), "nothing stored")
+        self.assertFalse(self._verifications(), "PayPal is not asked about a stale delivery")
+        self.paypal.invalidate_recordset()
+        self.assertEqual(self.paypal.webhook_rejected_count, len(cases))
+        headers = self.sim.sign(self.body, sent=now + datetime.timedelta(seconds=20))
+        self.assertEqual(self._post(headers=headers).status_code, 200, "within the clock skew")
+
+    def test_replayed_transmission_with_a_body_of_equal_crc32_is_refused(self):
+        """PayPal signs a CRC32 of the body: captured headers must not carry another body."""
+        headers = self.sim.sign(self.body)
+        self.assertEqual(self._post(headers=headers).status_code, 200)
+        forged = json.loads(self.body)
+        forged["id"] = "WH-EVT-FORGED"
+        resource = forged["resource"]
+        resource["id"] = "FORGED0000000001"
+        for money in (resource["amount"], *resource["seller_receivable_breakdown"].values()):
+            money["value"] = "9999.00"
+        forged["note"] = "@" * 12
+        text = json.dumps(forged).encode()
+        body = forge_crc32(text, zlib.crc32(self.body), text.index(b'"note": "') + 9)
+        self.assertEqual(zlib.crc32(body), zlib.crc32(self.body))
+        self.assertEqual(json.loads(body)["resource"]["amount"]["value"], "9999.00")
+        with self.assertLogs("odoo.addons", level="WARNING"):
+            response = self._post(body=body, headers=headers)
+        self.assertEqual(response.status_code, 400, response.text)
+        self.assertEqual(self._events().mapped("external_id"), ["WH-EVT-1"], "nothing stored")
+        self.paypal.invalidate_recordset()
+        self.assertEqual(self.paypal.webhook_rejected_count, 1)
+        for event in self._events():
+            Job.load(self.env, event.job_uuid).perform()
+        self.assertEqual(self.transactions().mapped("amount"), [42.0], "9,999.00 not booked")
+        self.assertEqual(
+            self._post(body=body, headers=self.sim.sign(body)).status_code,
+            200,
+            "the same body in a transmission of its own is PayPal's to confirm",
+        )
 
     def test_no_webhook_id_configured_fails_closed(self):
         self.paypal.sudo().webhook_secret = False

@@ -14,6 +14,11 @@ without any network::
     headers = sim.sign(body)          # transmission headers of a genuine delivery
     sim.stop()
 
+Ids are drawn from the story, never at random: two simulators told the same
+story (the demo data, then the simulator ``setup/run`` serves) list the same
+transactions under the same ids, so pulling one after the other books nothing
+twice.
+
 Webhook verification follows PayPal's scheme with a shared test secret in place
 of PayPal's certificate: the signature is an HMAC-SHA256 over
 ``transmission_id|transmission_time|webhook_id|crc32(body)``, so a changed body,
@@ -80,9 +85,13 @@ class PayPalSimulator(ApiSimulator):
         self._counter = 0
 
     # -- data ------------------------------------------------------------------
-    def _next_id(self, prefix="9"):
+    def _next_id(self, *story, prefix="9"):
+        """An id drawn from the story told so far (never at random): the same story,
+        told by another simulator (the demo data, then ``setup/run``'s), has the same ids."""
         self._counter += 1
-        return f"{prefix}{self._counter:05d}{uuid.uuid4().hex[:11].upper()}"
+        seed = "|".join(str(part) for part in (self._counter, *story))
+        digest = hashlib.sha256(seed.encode()).hexdigest()[:11].upper()
+        return f"{prefix}{self._counter:05d}{digest}"
 
     def _tick(self, when):
         if when is None:
@@ -92,7 +101,7 @@ class PayPalSimulator(ApiSimulator):
 
     def _add(self, code, amount, currency, fee=None, when=None, reference=None, **info):
         moment = self._tick(when)
-        tx_id = self._next_id()
+        tx_id = self._next_id(code, amount, currency, fee, _fmt(moment), reference)
         transaction_info = {
             "paypal_account_id": "SIMPAYER",
             "transaction_id": tx_id,
@@ -242,7 +251,7 @@ class PayPalSimulator(ApiSimulator):
 
     def _event(self, event_type, resource_type, resource, event_id):
         return {
-            "id": event_id or f"WH-{uuid.uuid4().hex[:17].upper()}",
+            "id": event_id or self._event_id(event_type, resource["id"]),
             "event_version": "1.0",
             "create_time": resource["create_time"],
             "resource_type": resource_type,
@@ -252,6 +261,10 @@ class PayPalSimulator(ApiSimulator):
             "resource": resource,
         }
 
+    def _event_id(self, event_type, resource_id):
+        digest = hashlib.sha256(f"{event_type}|{resource_id}".encode()).hexdigest()
+        return f"WH-{digest[:17].upper()}"
+
     # -- webhook signatures ------------------------------------------------------
     def _signature(self, transmission_id, transmission_time, webhook_id, body):
         message = f"{transmission_id}|{transmission_time}|{webhook_id}|{zlib.crc32(body)}"
@@ -259,10 +272,12 @@ class PayPalSimulator(ApiSimulator):
             hmac.new(SIGNING_SECRET, message.encode(), hashlib.sha256).digest()
         ).decode()
 
-    def sign(self, body, webhook_id=None):
-        """The transmission headers PayPal would send with ``body`` (bytes)."""
+    def sign(self, body, webhook_id=None, sent=None):
+        """The transmission headers PayPal would send with ``body`` (bytes), ``sent`` now
+        unless given (an aware datetime). Every call is a new transmission (a new id)."""
         transmission_id = str(uuid.uuid4())
-        transmission_time = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sent = sent or datetime.datetime.now(datetime.UTC)
+        transmission_time = sent.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
             "PAYPAL-AUTH-ALGO": "SHA256withRSA",
             "PAYPAL-CERT-URL": "https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-1",

@@ -4,8 +4,9 @@ from unittest.mock import patch
 
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
+from odoo.addons.finsync_base.controllers.webhook import WebhookEndpoint
 from odoo.addons.queue_job.job import Job
 
 from ..adapters.stripe_signature import header_for
@@ -157,6 +158,61 @@ class TestStripeWebhook(StripeCommon, HttpCase):
         self.assertEqual(self._post(body=body).status_code, 413)
         self.assertFalse(self._events())
         self.assertEqual(self.stripe.webhook_rejected_count, 0)
+
+    def test_chunked_body_is_held_to_the_limit(self):
+        """A body sent chunked (no Content-Length) is read up to the limit and no further."""
+        self.stripe.webhook_max_kb = 2
+        oversize = json.dumps(dict(self.event, id="evt_big", padding="x" * 4096)).encode()
+        self.assertLess(len(self.body), 2048)
+        url = f"/finsync/webhook/stripe/{self.stripe.id}"
+
+        def chunked(body):
+            for at in range(0, len(body), 500):
+                yield body[at : at + 500]
+
+        for body, status in ((oversize, 413), (self.body, 200)):
+            with self.subTest(size=len(body)):
+                headers = {
+                    "Content-Type": "application/json",
+                    "Stripe-Signature": header_for(body, [SECRET]),
+                }
+                response = self.url_open(url, data=chunked(body), headers=headers)
+                self.assertEqual(response.status_code, status, response.text)
+        self.assertEqual(self._events().mapped("external_id"), [self.event["id"]])
+
+    def test_a_request_run_again_after_a_lost_race_reads_the_same_body(self):
+        """Odoo runs the endpoint again after a serialization failure; the stream is spent
+        by then, the body read the first time is used."""
+        store = WebhookEndpoint._webhook_store
+        seen = []
+
+        def lose_the_first_race(controller, backend, user, payload, event_id, event_type):
+            seen.append(payload)
+            if len(seen) == 1:
+                backend.env.cr.execute(
+                    SQL(
+                        "DO $$ BEGIN RAISE EXCEPTION 'lost race' "
+                        "USING ERRCODE = 'serialization_failure'; END $$"
+                    )
+                )
+            return store(controller, backend, user, payload, event_id, event_type)
+
+        headers = {
+            "Content-Type": "application/json",
+            "Stripe-Signature": header_for(self.body, [SECRET]),
+        }
+        with (
+            patch.object(WebhookEndpoint, "_webhook_store", lose_the_first_race),
+            mute_logger("odoo.sql_db", "odoo.service.model"),
+        ):
+            response = self.url_open(
+                f"/finsync/webhook/stripe/{self.stripe.id}",
+                data=iter([self.body[:100], self.body[100:]]),
+                headers=headers,
+            )
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(seen, [self.body, self.body])
+        self.assertEqual(self._events().mapped("external_id"), [self.event["id"]])
 
     def test_unknown_or_other_connector_is_not_found(self):
         self.assertEqual(self._post(backend=self.backend).status_code, 404, "a generic connector")
