@@ -152,7 +152,7 @@ class FinsyncException(models.Model):
 
     def init(self):
         """One open exception per problem, guarded by PostgreSQL (see ``_open_for_records``)."""
-        super().init()
+        result = super().init()
         # Databases from before the index may hold several open exceptions for
         # one key: the oldest keeps it, the others stay open, unkeyed.
         self.env.cr.execute(
@@ -179,6 +179,7 @@ class FinsyncException(models.Model):
                 OPEN_STATES,
             )
         )
+        return result
 
     # ------------------------------------------------------------------
     # CRUD

@@ -189,6 +189,7 @@ class FinsyncTransaction(models.Model):
             "structured_reference",
             "bank_reference",
             "bank_transaction_code",
+            "statement_line_id",
             "transition_ids",
             # Stored computes: the ORM would take a value for them too.
             "name",

@@ -238,6 +238,11 @@ class TestPayloadAttachments(FinsyncCommon, HttpCase):
         self.assertIn(b"RAW-4711", raw)
         found = self.env["ir.attachment"].with_user(self.accountant_user).search(domain)
         self.assertIn(self.attachment, found)
+        # Nor is the payload replaced through its attachment.
+        for user in (self.accountant_user, self.manager_user):
+            with self.assertRaises(AccessError):
+                self.attachment.with_user(user).write({"raw": b"forged"})
+        self.assertIn(b"RAW-4711", self.attachment.raw)
 
     def test_user_cannot_download_a_payload(self):
         self.authenticate(self.user_user.login, self.user_user.login)
