@@ -134,7 +134,7 @@ class FinsyncBackend(models.Model):
                 ],
             )
             fresh = event.filtered(lambda e: e.state in ("received", "queued"))
-            fresh.write(
+            fresh._write_processing(
                 {
                     "bank_account_number": account.get("iban"),
                     "bank_account_currency": account.get("currency"),

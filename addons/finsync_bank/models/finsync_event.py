@@ -37,7 +37,7 @@ class FinsyncEvent(models.Model):
         summary = self.env["finsync.bank.importer"]._import_event(
             self, journal=self.bank_journal_id or None, profile=profile
         )
-        self.write(
+        self._write_processing(
             {
                 "lines_new": summary["new"],
                 "lines_duplicate": summary["duplicate"],
@@ -79,11 +79,11 @@ class FinsyncEvent(models.Model):
         try:
             [journal] = self.env["finsync.bank.importer"]._resolve_journals(self.name, [statement])
         except UserError as err:
-            self.bank_posting_note = err.args[0]
+            self._write_processing({"bank_posting_note": err.args[0]})
             return
         bank_statement = self.env["account.bank.statement"].create(
             {"name": self.name, "journal_id": journal.id}
         )
         booked.write({"bank_statement_id": bank_statement.id, "bank_journal_id": journal.id})
         booked._post_statement_lines()
-        self.statement_ids = [fields.Command.link(bank_statement.id)]
+        self._write_processing({"statement_ids": [fields.Command.link(bank_statement.id)]})

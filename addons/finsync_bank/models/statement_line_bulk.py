@@ -349,7 +349,10 @@ class FinsyncStatementLineBulk(models.AbstractModel):
                 SQL.identifier(table),
                 SQL(", ").join(SQL.identifier(column) for column in columns),
                 SQL(", ").join(SQL(placeholder, *row.values()) for row in rows),
-            )
+            ),
+            # The rows carry labels and account numbers: a failure is not logged
+            # with its values (the caller reports it).
+            log_exceptions=False,
         )
 
     # ------------------------------------------------------------------

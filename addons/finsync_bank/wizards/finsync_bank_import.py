@@ -189,7 +189,9 @@ class FinsyncBankImport(models.TransientModel):
             ],
         )
         fresh = events.filtered(lambda event: event.state != "done")
-        fresh.write({"bank_journal_id": self.journal_id.id, "bank_profile_id": self.profile_id.id})
+        fresh._write_processing(
+            {"bank_journal_id": self.journal_id.id, "bank_profile_id": self.profile_id.id}
+        )
         return events, fresh
 
     def _import_files(self, files):
@@ -216,7 +218,9 @@ class FinsyncBankImport(models.TransientModel):
             summary["statements"] |= result["statements"]
             summary["exceptions"] |= result["exceptions"]
             summary["jobs"] += result["jobs"]
-        fresh.write({"state": "done", "processed_at": fields.Datetime.now(), "attempts": 1})
+        fresh._write_processing(
+            {"state": "done", "processed_at": fields.Datetime.now(), "attempts": 1}
+        )
         fresh.backend_id._mark_sync_success()
         return summary
 

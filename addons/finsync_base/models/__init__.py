@@ -7,3 +7,4 @@ from . import finsync_exception_sla
 from . import finsync_exception_reason
 from . import finsync_exception
 from . import finsync_backend_demo
+from . import ir_attachment

@@ -13,16 +13,11 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..tools.canonical import CanonicalPayloadError, parse_canonical
 from ..tools.redact import redact_text
+from .bulk_sql import CONCURRENCY_ERRORS, execute_bulk
 
 _logger = logging.getLogger(__name__)
 
-# Errors that mean "this transaction lost a race": the whole transaction must be
-# retried by its caller (Odoo's request retry, queue_job's retry), never swallowed.
-CONCURRENCY_ERRORS = (
-    psycopg2.errors.SerializationFailure,
-    psycopg2.errors.DeadlockDetected,
-    psycopg2.errors.LockNotAvailable,
-)
+__all__ = ["CONCURRENCY_ERRORS", "EVENT_STATES", "FinsyncEvent"]
 
 EVENT_STATES = [
     ("received", "Received"),
@@ -120,6 +115,7 @@ class FinsyncEvent(models.Model):
             event.payload_text = data[:200_000].decode("utf-8", errors="replace")
 
     def _compute_job_id(self):
+        # sudo: queue.job is for job managers; an event only names its own job.
         jobs = self.env["queue.job"].sudo().search([("uuid", "in", self.mapped("job_uuid"))])
         by_uuid = {job.uuid: job for job in jobs}
         for event in self:
@@ -153,7 +149,7 @@ class FinsyncEvent(models.Model):
         and queue_job retries do), then sees and returns the stored event.
         """
         backend.ensure_one()
-        self.check_access("create")
+        self._check_can_ingest(backend)
         keys, prepared = self._prepare_ingest_rows(backend, events)
         if not prepared:
             return self.browse()
@@ -189,6 +185,28 @@ class FinsyncEvent(models.Model):
                 len(inserted),
             )
         return self.browse([by_key[key] for key in keys])
+
+    @api.model
+    def _check_can_ingest(self, backends):
+        """Refuse (AccessError) unless the caller may bring data in for ``backends``.
+
+        Events, and the transactions processing creates, come only from here:
+        people have no create or write right on them. FinSync accountants (who
+        import files, and connectors' technical users) and the superuser (crons)
+        may ingest for the connectors of their companies; an extension may widen
+        this, e.g. to a technical users' group.
+        """
+        if self.env.su:
+            return
+        if not self.env.user.has_group("finsync_base.group_finsync_accountant"):
+            raise AccessError(
+                self.env._(
+                    "Only FinSync accountants and connectors can bring data into FinSync "
+                    "(user %(user)s).",
+                    user=self.env.user.name,
+                )
+            )
+        backends.with_env(self.env).check_access("read")
 
     @api.model
     def _payload_bytes(self, event):
@@ -256,7 +274,9 @@ class FinsyncEvent(models.Model):
             )
             for row in rows
         )
-        self.env.cr.execute(
+        execute_bulk(
+            self.env,
+            self.env._("%(count)s inbound events", count=len(rows)),
             SQL(
                 """
                 INSERT INTO finsync_event (
@@ -269,7 +289,7 @@ class FinsyncEvent(models.Model):
                 RETURNING dedup_key, id
                 """,
                 values,
-            )
+            ),
         )
         return dict(self.env.cr.fetchall())
 
@@ -282,12 +302,13 @@ class FinsyncEvent(models.Model):
         binary field (restricted to accountants, ``res_field`` set, so only the
         field gives it out), but without what the ORM adds per attachment and an
         inbox never needs: MIME sniffing, full-text indexing of the content,
-        computed names and access checks (the caller may create events, which
-        is what matters). The bytes go where the database's attachments go
+        computed names and access checks (``_ingest`` checked that the caller
+        may ingest, which is what matters). The bytes go where the database's attachments go
         (filestore, or the database when ``ir_attachment.location`` is ``db``).
         """
         if not inserted:
             return
+        # sudo: the filestore helpers; the caller may ingest (checked in _ingest).
         Attachment = self.env["ir.attachment"].sudo()
         in_db = Attachment._storage() == "db"
         now = fields.Datetime.now()
@@ -316,7 +337,9 @@ class FinsyncEvent(models.Model):
                     now,
                 )
             )
-        self.env.cr.execute(
+        execute_bulk(
+            self.env,
+            self.env._("Payloads of %(count)s inbound events", count=len(rows)),
             SQL(
                 """
                 INSERT INTO ir_attachment (
@@ -326,7 +349,7 @@ class FinsyncEvent(models.Model):
                 VALUES %s
                 """,
                 SQL(", ").join(rows),
-            )
+            ),
         )
 
     # ------------------------------------------------------------------
@@ -341,6 +364,16 @@ class FinsyncEvent(models.Model):
     @api.model
     def _decode_binary(self, value):
         return base64.b64decode(value)
+
+    def _write_processing(self, vals):
+        """Write what processing records on events (state, attempts, errors, results).
+
+        The inbox is append-only for people: no group has a write right on
+        events, and what processing records goes through here.
+        """
+        # sudo: no person may write events; processing (a job, an import, a
+        # replay a manager asked for) records its own progress.
+        return self.sudo().write(vals)
 
     def _process(self):
         """Turn each event's stored payload into canonical transactions.
@@ -363,9 +396,11 @@ class FinsyncEvent(models.Model):
                 event._record_failure(err)
             else:
                 done |= event
-        done.write({"state": "done", "processed_at": fields.Datetime.now(), "last_error": False})
+        done._write_processing(
+            {"state": "done", "processed_at": fields.Datetime.now(), "last_error": False}
+        )
         for event in done:
-            event.attempts += 1
+            event._write_processing({"attempts": event.attempts + 1})
         done.backend_id._mark_sync_success()
         return self.env._("%(count)s events processed", count=len(done))
 
@@ -410,7 +445,7 @@ class FinsyncEvent(models.Model):
             attempts = event.attempts + 1
             is_dead = dead or attempts >= event.backend_id.max_attempts
             message = redact_text(str(err))
-            event.write(
+            event._write_processing(
                 {
                     "attempts": attempts,
                     "state": "dead" if is_dead else "failed",
@@ -444,7 +479,7 @@ class FinsyncEvent(models.Model):
         if not self.env.user.has_group("finsync_base.group_finsync_manager"):
             raise AccessError(self.env._("Only FinSync managers can replay events."))
         for event in self:
-            event.write({"state": "received", "replay_count": event.replay_count + 1})
+            event._write_processing({"state": "received", "replay_count": event.replay_count + 1})
         _logger.info("FinSync events %s replayed by user %s", self.ids, self.env.uid)
         if self.env.context.get("finsync_process_now"):
             self._process()

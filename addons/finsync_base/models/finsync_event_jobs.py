@@ -30,7 +30,7 @@ class FinsyncEvent(models.Model):
                 identity_key=identity_exact,
                 max_retries=event.backend_id.max_attempts,
             )._process_job()
-            event.write({"state": "queued", "job_uuid": job.uuid})
+            event._write_processing({"state": "queued", "job_uuid": job.uuid})
         return True
 
     def _enqueue_inbox(self):
@@ -75,7 +75,7 @@ class FinsyncEvent(models.Model):
         jobs = {
             job.uuid: job
             for job in self.env["queue.job"]
-            .sudo()
+            .sudo()  # sudo: the cron reads the jobs of the events it recovers
             .search([("uuid", "in", list(set(queued.mapped("job_uuid"))))])
         }
         failed = queued.filtered(
@@ -98,7 +98,7 @@ class FinsyncEvent(models.Model):
             )
         if lost:
             _logger.warning("FinSync events %s had lost their job: queued again", lost.ids)
-            lost.write({"state": "received"})
+            lost._write_processing({"state": "received"})
             lost._enqueue_processing()
 
     def _processing_channel(self):
@@ -112,7 +112,7 @@ class FinsyncEvent(models.Model):
         except RetryableJobError as err:
             job = (
                 self.env["queue.job"]
-                .sudo()
+                .sudo()  # sudo: the job's own record, for its retry count
                 .search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
             )
             if job and job.retry + 1 >= job.max_retries:

@@ -1,14 +1,24 @@
 import logging
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from .finsync_exception_sla import EXCEPTION_TYPES, SEVERITIES
 
 _logger = logging.getLogger(__name__)
 
 OPEN_STATES = ("new", "in_progress", "waiting")
+
+# What the exception's own methods put in the context to write its state and
+# closing fields (``_write_protected``): this very object, which no client can send.
+_PROTECTED = object()
+_PROTECTED_KEY = "finsync_exception_protected"
 SEVERITY_ORDER = [code for code, _label in SEVERITIES]
 
 
@@ -140,11 +150,57 @@ class FinsyncException(models.Model):
                     )
                 )
 
+    def init(self):
+        """One open exception per problem, guarded by PostgreSQL (see ``_open_for_records``)."""
+        result = super().init()
+        # Databases from before the index may hold several open exceptions for
+        # one key: the oldest keeps it, the others stay open, unkeyed.
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE finsync_exception dup SET dedup_key = NULL
+                 WHERE dup.dedup_key IS NOT NULL AND dup.state IN %(open)s
+                   AND EXISTS (SELECT 1 FROM finsync_exception first
+                                WHERE first.dedup_key = dup.dedup_key
+                                  AND first.state IN %(open)s AND first.id < dup.id)
+                """,
+                open=OPEN_STATES,
+            )
+        )
+        if self.env.cr.rowcount:
+            _logger.warning("FinSync: %d duplicate open exceptions unkeyed", self.env.cr.rowcount)
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE UNIQUE INDEX IF NOT EXISTS finsync_exception_open_dedup_key_uniq
+                    ON finsync_exception (dedup_key)
+                 WHERE dedup_key IS NOT NULL AND state IN %s
+                """,
+                OPEN_STATES,
+            )
+        )
+        return result
+
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    # Written only by the exception's methods (``_write_protected``): how and by
+    # whom it was closed, and the key that keeps it unique.
+    PROTECTED_FIELDS = frozenset(
+        {
+            "state",
+            "is_open",
+            "reason_id",
+            "resolved_by_id",
+            "resolved_date",
+            "dedup_key",
+            "occurrence_count",
+        }
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_protected_vals({key for vals in vals_list for key in vals})
         policies = self.env["finsync.exception.sla"]._policies_for(
             [
                 (vals.get("exception_type"), vals.get("company_id") or self.env.company.id)
@@ -163,6 +219,28 @@ class FinsyncException(models.Model):
         exceptions = super().create(vals_list)
         exceptions._raise_severity_by_amount(policies)
         return exceptions
+
+    def write(self, vals):
+        self._check_protected_vals(vals)
+        return super().write(vals)
+
+    def _check_protected_vals(self, fnames):
+        protected = self.PROTECTED_FIELDS.intersection(fnames)
+        if protected and self.env.context.get(_PROTECTED_KEY) is not _PROTECTED:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of a FinSync exception change only through its actions "
+                    "(start, wait, resolve, ignore, reopen).",
+                    fields=", ".join(
+                        self._fields[name]._description_string(self.env)
+                        for name in sorted(protected)
+                    ),
+                )
+            )
+
+    def _write_protected(self, vals):
+        """Write the state or closing fields: for this model's methods, after their checks."""
+        return self.with_context(**{_PROTECTED_KEY: _PROTECTED}).write(vals)
 
     def _raise_severity_by_amount(self, policies):
         """Start one severity higher when the money at stake reaches the policy's amount."""
@@ -189,23 +267,23 @@ class FinsyncException(models.Model):
     def action_assign_to_me(self):
         self._check_can_work()
         self.write({"user_id": self.env.uid})
-        self.filtered(lambda exc: exc.state == "new").write({"state": "in_progress"})
+        self.filtered(lambda exc: exc.state == "new")._set_open_state("in_progress")
         return True
 
     def action_start(self):
         self._check_can_work()
-        self.write({"state": "in_progress"})
+        self._set_open_state("in_progress")
         return True
 
     def action_wait(self):
         self._check_can_work()
-        self.write({"state": "waiting"})
+        self._set_open_state("waiting")
         return True
 
     def action_reopen(self):
         self._check_can_resolve()
         closed = self.filtered(lambda exc: not exc.is_open)
-        closed.write(
+        closed._write_protected(
             {"state": "new", "reason_id": False, "resolved_by_id": False, "resolved_date": False}
         )
         for exc in closed:
@@ -248,13 +326,20 @@ class FinsyncException(models.Model):
         if not self.env.user.has_group("finsync_base.group_finsync_accountant"):
             raise AccessError(self.env._("Only FinSync accountants can close exceptions."))
 
+    def _set_open_state(self, state):
+        """Move open exceptions between open states; closed ones stay closed (see reopen)."""
+        if state not in OPEN_STATES:
+            raise UserError(self.env._("Exceptions are closed with a reason code only."))
+        self.filtered("is_open")._write_protected({"state": state})
+        return True
+
     def _close(self, reason, note=False, ignore=False):
         """Resolve (or ignore) open exceptions with a reason code."""
         self._check_can_resolve()
         if not reason:
             raise UserError(self.env._("Choose a reason code to close the exceptions."))
         to_close = self.filtered("is_open")
-        to_close.write(
+        to_close._write_protected(
             {
                 "state": "ignored" if ignore else "resolved",
                 "reason_id": reason.id,
@@ -275,11 +360,18 @@ class FinsyncException(models.Model):
 
     @api.model
     def _open_for_records(self, exception_type, records, vals_getter):
-        """One open exception per problem and record: create it, or count a recurrence."""
+        """One open exception per problem and record: create it, or count a recurrence.
+
+        A unique index keeps one open exception per key. A job racing another
+        that opened the same one meanwhile (invisible to this transaction) gets
+        a ``RetryableJobError``: run again, it counts a recurrence.
+        """
         keys = {rec.id: f"{exception_type}:{rec._name}:{rec.id}" for rec in records}
+        # sudo: a connector's technical user opens exceptions it cannot manage.
+        keeper = self.sudo().with_context(**{_PROTECTED_KEY: _PROTECTED})
         existing = {
             exc.dedup_key: exc
-            for exc in self.sudo().search(
+            for exc in keeper.search(
                 [("dedup_key", "in", list(keys.values())), ("is_open", "=", True)]
             )
         }
@@ -297,8 +389,20 @@ class FinsyncException(models.Model):
                 company_id=rec.company_id.id,
             )
             vals_list.append(vals)
-        # sudo: a connector's technical user opens exceptions it cannot manage.
-        return self.sudo().create(vals_list) | self.browse([exc.id for exc in existing.values()])
+        try:
+            with self.env.cr.savepoint():
+                created = keeper.create(vals_list)
+        except psycopg2.errors.UniqueViolation as err:
+            raise RetryableJobError(
+                self.env._(
+                    "Another job opened the same %(type)s exception meanwhile: run again "
+                    "to count it as a recurrence.",
+                    type=exception_type,
+                ),
+                seconds=2,
+            ) from err
+        opened = created | keeper.browse([exc.id for exc in existing.values()])
+        return opened.with_env(self.sudo().env)
 
     @api.model
     def _cron_escalate_overdue(self, limit=500):

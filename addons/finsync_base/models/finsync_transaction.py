@@ -1,14 +1,35 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools.canonical import KINDS
 from ..tools.redact import mask_account
 from ..tools.state_machine import STATES, is_legal
+from .bulk_sql import execute_bulk
 
 _logger = logging.getLogger(__name__)
+
+# What a protected write or create carries in its context (``_write_protected``,
+# ``_create_from_source``): this very object, never a value a client could send.
+_PROTECTED = object()
+_PROTECTED_KEY = "finsync_transaction_protected"
+
+# Moves a person may make from the form (``action_transition``); ``reconciled``
+# is reached only through a reconciliation in the ledger.
+MANUAL_MOVES = frozenset(
+    {
+        ("initiated", "acknowledged"),
+        ("initiated", "settled"),
+        ("acknowledged", "settled"),
+        ("initiated", "rejected"),
+        ("acknowledged", "rejected"),
+        ("reconciled", "settled"),
+        ("settled", "reversed"),
+        ("reconciled", "reversed"),
+    }
+)
 
 
 class FinsyncTransaction(models.Model):
@@ -143,14 +164,96 @@ class FinsyncTransaction(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    # What only FinSync's own flows write (``_write_protected``): the money, the
+    # source's facts, the state and the lineage. People link partners, invoices
+    # and payments, and nothing else of what a connector brought.
+    PROTECTED_FIELDS = frozenset(
+        {
+            "backend_id",
+            "company_id",
+            "external_id",
+            "event_id",
+            "correlation_id",
+            "kind",
+            "state",
+            "currency_id",
+            "amount",
+            "fee_amount",
+            "booking_date",
+            "value_date",
+            "counterparty_name",
+            "counterparty_account",
+            "end_to_end_id",
+            "payment_reference",
+            "remittance",
+            "structured_reference",
+            "bank_reference",
+            "bank_transaction_code",
+            "statement_line_id",
+            "transition_ids",
+            # Stored computes: the ORM would take a value for them too.
+            "name",
+            "net_amount",
+            "amount_company_currency",
+            "counterparty_account_masked",
+        }
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
-        transactions = super(FinsyncTransaction, self.with_context(finsync_transition=True)).create(
-            vals_list
-        )
-        transactions = transactions.with_context(finsync_transition=False)
+        if self.env.context.get(_PROTECTED_KEY) is not _PROTECTED:
+            raise AccessError(
+                self.env._(
+                    "FinSync transactions are created only by connectors, from the "
+                    "events they receive."
+                )
+            )
+        transactions = super().create(vals_list)
         transactions._log_creation(self.env.context.get("finsync_reason") or self.env._("Received"))
         return transactions
+
+    def write(self, vals):
+        protected = self._protected_fields().intersection(vals)
+        if protected and self.env.context.get(_PROTECTED_KEY) is not _PROTECTED:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of a FinSync transaction change only through its connector "
+                    "or its state transitions.",
+                    fields=", ".join(
+                        self._fields[name]._description_string(self.env)
+                        for name in sorted(protected)
+                    ),
+                )
+            )
+        return super().write(vals)
+
+    def _protected_fields(self):
+        """Hook: the fields ``write`` refuses outside ``_write_protected``."""
+        return self.PROTECTED_FIELDS
+
+    def _write_protected(self, vals):
+        """Write protected fields: for FinSync's flows (upserts, completions, transitions).
+
+        Private, so no client reaches it; the context carries a module-private
+        object that no request can forge.
+        """
+        return self.with_context(**{_PROTECTED_KEY: _PROTECTED}).write(vals)
+
+    @api.model
+    def _create_from_source(self, vals_list, reason=None):
+        """Create transactions from what connectors received: the one way to create them.
+
+        The caller must be allowed to bring data in for their connectors
+        (``finsync.event._check_can_ingest``); people have no create right.
+        """
+        if not vals_list:
+            return self.browse()
+        backends = self.env["finsync.backend"].browse({vals["backend_id"] for vals in vals_list})
+        self.env["finsync.event"]._check_can_ingest(backends)
+        # sudo: no person may create transactions; this caller may ingest for
+        # these connectors (checked above). The user stays the creator.
+        creator = self.sudo().with_context(**{_PROTECTED_KEY: _PROTECTED, "finsync_reason": reason})
+        return creator.create(vals_list).with_env(self.env)
 
     # Columns the bulk path writes; every other column keeps its SQL default (NULL).
     BULK_FIELDS = (
@@ -190,7 +293,11 @@ class FinsyncTransaction(models.Model):
         """
         if not vals_list:
             return self.browse()
-        self.check_access("create")
+        self.env["finsync.event"]._check_can_ingest(
+            self.env["finsync.backend"].browse(
+                {vals["backend_id"] for vals in vals_list if vals.get("backend_id")}
+            )
+        )
         columns = list(self.BULK_FIELDS) + list(self._bulk_extra_fields())
         unknown = {key for vals in vals_list for key in vals} - set(columns)
         if unknown:
@@ -226,7 +333,17 @@ class FinsyncTransaction(models.Model):
         for start in range(0, len(rows), 1000):
             batch = rows[start : start + 1000]
             query = head + ", ".join([row_placeholder] * len(batch)) + " RETURNING id"
-            self.env.cr.execute(query, [value for row in batch for value in row])
+            execute_bulk(
+                self.env,
+                self.env._(
+                    "Transactions %(first)s to %(last)s of %(count)s",
+                    first=start + 1,
+                    last=start + len(batch),
+                    count=len(rows),
+                ),
+                query,
+                [value for row in batch for value in row],
+            )
             ids += [row[0] for row in self.env.cr.fetchall()]
         transactions = self.browse(ids)
         transactions._log_creation(reason or self.env._("Received"))
@@ -270,10 +387,13 @@ class FinsyncTransaction(models.Model):
         """The first line of each history, written set-based: imports create thousands."""
         if not self:
             return
-        self.env["finsync.transaction.transition"].check_access("create")
+        # No access check: the history is append-only, for no one to write; the
+        # callers (``create``, ``_create_bulk``) checked who brings the data in.
         self.flush_recordset(["state", "company_id", "event_id"])
         now = fields.Datetime.now()
-        self.env.cr.execute(
+        execute_bulk(
+            self.env,
+            self.env._("History of %(count)s new transactions", count=len(self)),
             SQL(
                 """
                 INSERT INTO finsync_transaction_transition (
@@ -288,20 +408,9 @@ class FinsyncTransaction(models.Model):
                 now=now,
                 reason=reason,
                 ids=self.ids,
-            )
+            ),
         )
         self.invalidate_recordset(["transition_ids"])
-
-    def write(self, vals):
-        if "state" in vals and not self.env.context.get("finsync_transition"):
-            raise UserError(
-                self.env._(
-                    "The state of a FinSync transaction changes only through its "
-                    "transitions (initiated, acknowledged, settled, reconciled, "
-                    "rejected, reversed)."
-                )
-            )
-        return super().write(vals)
 
     # ------------------------------------------------------------------
     # State machine
@@ -329,15 +438,41 @@ class FinsyncTransaction(models.Model):
             }
             for tx in self
         ]
-        self.with_context(finsync_transition=True).write({"state": to_state})
-        self.env["finsync.transaction.transition"].create(history)
+        self._write_protected({"state": to_state})
+        # sudo: the history is append-only, no person may write it; the move was
+        # checked legal above. The user stays its author.
+        self.env["finsync.transaction.transition"].sudo().create(history)
         return True
 
     def action_transition(self):
-        """Button: move to the state given in the context (``finsync_to_state``)."""
+        """Button: move to the state given in the context (``finsync_to_state``).
+
+        Only accountants, only along the moves the form offers (``MANUAL_MOVES``),
+        always with a history row.
+        """
+        if not self.env.user.has_group("finsync_base.group_finsync_accountant"):
+            raise AccessError(
+                self.env._("Only FinSync accountants can change a transaction's state.")
+            )
         to_state = self.env.context.get("finsync_to_state")
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        refused = self.filtered(lambda tx: (tx.state, to_state) not in self._manual_moves())
+        if refused:
+            raise UserError(
+                self.env._(
+                    "Transaction %(name)s cannot be moved by hand from %(from_state)s "
+                    "to %(to_state)s.",
+                    name=refused[0].name,
+                    from_state=labels.get(refused[0].state, refused[0].state),
+                    to_state=labels.get(to_state, to_state),
+                )
+            )
         reason = self.env.context.get("finsync_reason") or self.env._("Changed by hand")
         return self._transition(to_state, reason=reason)
+
+    def _manual_moves(self):
+        """Hook: the (from, to) state moves a person may make with ``action_transition``."""
+        return MANUAL_MOVES
 
     # ------------------------------------------------------------------
     # Upsert from canonical values
@@ -391,9 +526,9 @@ class FinsyncTransaction(models.Model):
                     vals["state"],
                     event.correlation_id,
                 )
-        created = quiet.with_context(
-            finsync_reason=self.env._("Received in event %(name)s", name=event.name)
-        ).create(to_create)
+        created = quiet._create_from_source(
+            to_create, reason=self.env._("Received in event %(name)s", name=event.name)
+        )
         if steps:
             by_key = {**{tx.external_id: tx for tx in created}, **existing}
             self._apply_canonical_steps(event, quiet, by_key, steps)

@@ -4,7 +4,7 @@ import psycopg2
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
@@ -69,7 +69,7 @@ class TestExceptionQueue(FinsyncCommon):
 
     def test_closing_requires_a_reason_and_reopening_keeps_history(self):
         exc = self._exception()
-        with self.assertRaises(ValidationError):
+        with self.assertRaises(UserError):  # refused: closing goes through _close
             exc.write({"state": "resolved"})
         exc.with_user(self.accountant_user)._close(self.reason, note="Matched INV/7")
         self.assertEqual(exc.state, "resolved")

@@ -143,7 +143,7 @@ class TestBulkCreate(FinsyncCommon):
             "remittance": "INV/2026/00007",
             "value_date": False,
         }
-        orm = self.env["finsync.transaction"].create([dict(base, external_id="ORM-1")])
+        orm = self.env["finsync.transaction"]._create_from_source([dict(base, external_id="ORM-1")])
         bulk = self.env["finsync.transaction"]._create_bulk([dict(base, external_id="BULK-1")])
         compared = [
             "kind",

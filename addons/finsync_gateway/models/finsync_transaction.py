@@ -215,7 +215,7 @@ class FinsyncTransaction(models.Model):
             return self.env["account.bank.statement.line"]
         lines = self._gateway_create_lines(vals_list)
         for (tx, field_name, _match), line in zip(owners, lines, strict=True):
-            tx[field_name] = line
+            tx._write_protected({field_name: line.id})
         to_match = self.env["account.bank.statement.line"].union(
             *(line for (_tx, _field, match), line in zip(owners, lines, strict=True) if match)
         )

@@ -120,6 +120,11 @@ class FinsyncTransaction(models.Model):
             self.env._("%(count)s proposals confirmed and reconciled.", count=len(to_confirm))
         )
 
+    def _manual_moves(self):
+        # Undoing a reconciliation goes through the wizard, which undoes it in the
+        # ledger too (``_undo_match``); the form's plain button is replaced.
+        return super()._manual_moves() - {("reconciled", "settled")}
+
     def _undo_match(self, reason=None):
         """Back to settled after an undone reconciliation, with who and why on record."""
         if not self:

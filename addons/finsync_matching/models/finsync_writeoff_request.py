@@ -235,7 +235,7 @@ class FinsyncWriteoffRequest(models.Model):
                 reason=reason,
             )
             if request.exception_id.state == "waiting":
-                request.exception_id.write({"state": "in_progress"})
+                request.exception_id._set_open_state("in_progress")
             if request.exception_id:
                 request.exception_id.message_post(body=note)
             request._tell_requester(self.env._("Write-off rejected"), note)

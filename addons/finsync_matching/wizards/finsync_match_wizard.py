@@ -286,7 +286,7 @@ class FinsyncMatchWizard(models.TransientModel):
             threshold=self.company_currency_id.format(self.threshold),
         )
         if self.exception_id.is_open:
-            self.exception_id.write({"state": "waiting"})
+            self.exception_id._set_open_state("waiting")
             self.exception_id.message_post(body=message)
         request.message_post(body=self.writeoff_reason)
         return self._done(message)

@@ -78,5 +78,7 @@ class FinsyncEvent(models.Model):
         """Process an imported report here and now; any problem raises (all or nothing)."""
         self.ensure_one()
         transactions = self._process_payload()
-        self.write({"state": "done", "processed_at": fields.Datetime.now(), "last_error": False})
+        self._write_processing(
+            {"state": "done", "processed_at": fields.Datetime.now(), "last_error": False}
+        )
         return transactions

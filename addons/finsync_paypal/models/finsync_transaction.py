@@ -69,7 +69,7 @@ class FinsyncTransaction(models.Model):
                 paypal_category=paypal["category"], paypal_event_code=paypal["event_code"]
             )
         if updates:
-            self.write(updates)
+            self._write_protected(updates)
 
     # ------------------------------------------------------------------
     # Posting to the clearing journal

@@ -162,7 +162,7 @@ class FinsyncPaypalImport(models.TransientModel):
             ],
         )
         if event.state != "done":
-            event.paypal_date_order = self.date_order or False
+            event._write_processing({"paypal_date_order": self.date_order or False})
         return event
 
     def _keep_failed_file(self, raw, message):

@@ -42,7 +42,7 @@ class FinsyncTransaction(models.Model):
         if vals.get("value_date") and not self.value_date:
             updates["value_date"] = vals["value_date"]
         if updates:
-            self.write(updates)
+            self._write_protected(updates)
 
     # ------------------------------------------------------------------
     # Posting to the clearing journal
