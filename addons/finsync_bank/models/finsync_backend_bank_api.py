@@ -58,12 +58,10 @@ class FinsyncBackend(models.Model):
         if not self.api_url:
             raise UserError(self.env._("Connector %(name)s has no API URL.", name=self.name))
         return BankApiClient(
-            self.api_url, self._get_secret_value("client_id"), self._get_secret("client_secret")
+            self.api_url,
+            self._get_secret("client_id") or "",
+            self._get_secret("client_secret"),
         )
-
-    def _get_secret_value(self, field_name):
-        # sudo: the client id is restricted like the secrets; the pull needs it.
-        return self.sudo()[field_name] or ""
 
     def _pull_bank_api(self):
         """Job: pull new transactions and payment statuses from the watermarks.

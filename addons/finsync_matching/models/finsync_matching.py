@@ -342,7 +342,8 @@ class FinsyncMatching(models.AbstractModel):
             exception = transaction.exception_ids.filtered(
                 lambda exc: exc.is_open and exc.exception_type == "amount_mismatch"
             )[:1]
-            allocations = [(line, abs(float(decision.paid(line)))) for line in move_lines]
+            paid = {item.id: abs(float(decision.paid(item))) for item in decision.items}
+            allocations = [(line, paid[line.id]) for line in move_lines]
             try:
                 with self.env.cr.savepoint():
                     # sudo as OdooBot: the system asks, not whoever runs matching; the

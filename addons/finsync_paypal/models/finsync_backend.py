@@ -123,9 +123,7 @@ class FinsyncBackend(models.Model):
     def _paypal_client(self, **kwargs):
         """The API client of this connector (credentials read here only, never logged)."""
         self.ensure_one()
-        # sudo: client id and secret are readable by Settings only; connector code
-        # passes them straight to the client.
-        client_id = self.sudo().client_id
+        client_id = self._get_secret("client_id")
         secret = self._get_secret("client_secret")
         if not client_id or not secret:
             raise UserError(
