@@ -283,7 +283,10 @@ class FinsyncMatching(models.AbstractModel):
                 # The items stay taken in this run: they wait for the approval.
                 decision.action = "writeoff_request"
                 if to_approve is not None:
-                    to_approve.append((st_line, decision, rule, move_lines))
+                    # Taken before the index is settled: settling changes the items.
+                    paid = {item.id: abs(float(decision.paid(item))) for item in decision.items}
+                    allocations = [(line, paid[line.id]) for line in move_lines]
+                    to_approve.append((st_line, decision, rule, allocations))
             else:
                 if to_reconcile is None:
                     self._reconcile(st_line, move_lines, decision, rule)
@@ -337,13 +340,11 @@ class FinsyncMatching(models.AbstractModel):
         item paid meanwhile) leaves the exception open as it is.
         """
         requests = self.env["finsync.writeoff.request"]
-        for st_line, decision, rule, move_lines in to_approve:
+        for st_line, decision, rule, allocations in to_approve:
             transaction = st_line.finsync_transaction_ids[:1]
             exception = transaction.exception_ids.filtered(
                 lambda exc: exc.is_open and exc.exception_type == "amount_mismatch"
             )[:1]
-            paid = {item.id: abs(float(decision.paid(item))) for item in decision.items}
-            allocations = [(line, paid[line.id]) for line in move_lines]
             try:
                 with self.env.cr.savepoint():
                     # sudo as OdooBot: the system asks, not whoever runs matching; the
