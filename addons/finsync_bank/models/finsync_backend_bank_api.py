@@ -97,6 +97,8 @@ class FinsyncBackend(models.Model):
                 },
             )
             return message
+        # sudo: the pull runs as whoever asked (an accountant) or the job user, who do not
+        # write connectors; only the watermark moves.
         self.sudo().bank_api_watermarks = watermarks
         self._mark_sync_success()
         _logger.info(

@@ -352,10 +352,13 @@ class FinsyncBackend(models.Model):
         return events[:INBOX_BATCH]._process_job()
 
     def _mark_sync_success(self):
+        # sudo: syncs run as accountants or technical users, who do not write connectors;
+        # only the health fields change.
         self.sudo().write(
             {"health": "ok", "last_sync_date": fields.Datetime.now(), "last_error": False}
         )
 
     def _mark_sync_failure(self, message):
+        # sudo: as in _mark_sync_success, only the health fields change.
         self.sudo().write({"health": "error", "last_error": message})
         _logger.warning("FinSync backend %s sync failed", self.ids)
