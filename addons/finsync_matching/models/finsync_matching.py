@@ -279,7 +279,7 @@ class FinsyncMatching(models.AbstractModel):
         move_lines = self.env["account.move.line"].browse([item.id for item in decision.items])
         can_write_off = not decision.difference or rule.writeoff_account_id
         if decision.action == "reconcile" and can_write_off:
-            if decision.difference and self._writeoff_needs_approval(st_line, decision):
+            if decision.difference and self._writeoff_needs_approval(st_line, decision.difference):
                 # The items stay taken in this run: they wait for the approval.
                 decision.action = "writeoff_request"
                 if to_approve is not None:
@@ -307,11 +307,12 @@ class FinsyncMatching(models.AbstractModel):
             )
 
     @api.model
-    def _writeoff_needs_approval(self, st_line, decision):
-        """Whether the decision's write-off is over the company's approval threshold."""
+    def _writeoff_needs_approval(self, st_line, difference):
+        """Whether writing off ``difference`` (in the bank line's currency) on
+        ``st_line`` is over the company's approval threshold."""
         company = st_line.company_id
         currency = st_line.currency_id
-        amount = float(decision.difference)
+        amount = float(difference)
         if currency != company.currency_id:
             amount = currency._convert(amount, company.currency_id, company, st_line.date)
         threshold = company.finsync_writeoff_threshold

@@ -144,3 +144,15 @@ class TestRuleWriteOffThreshold(WizardCommon):
             request.with_user(self.manager_user).action_approve()
         request.with_user(self.manager2_user).action_approve()
         self.assertEqual(request.state, "approved")
+
+    def test_confirming_a_proposal_does_not_skip_the_threshold(self):
+        self.rule.auto_reconcile = False
+        [tx] = self._import_lines(self._line("76.00", self.invoice_b.name, "T4"))
+        self.assertTrue(tx.has_proposal)
+        with self.assertRaisesRegex(UserError, "over the approval threshold"):
+            tx.with_user(self.accountant_user).action_confirm_proposal()
+        self.assertEqual(tx.state, "settled")
+        self.assertEqual(self.invoice_b.payment_state, "not_paid")
+        [small] = self._import_lines(self._line("149.00", self.invoice_a.name, "T5"))
+        small.with_user(self.accountant_user).action_confirm_proposal()
+        self.assertEqual(self.invoice_a.payment_state, "paid")
