@@ -318,8 +318,10 @@ def import_statement(env, lines):
 def bench_rule(env):
     """The rule an implementation partner would set for this data: references,
     partial payments, one payment for several invoices, bank fees up to 5.00 to a
-    bank charges account, a unique partner and amount reconciled."""
+    bank charges account, a unique partner and amount reconciled. Write-offs up
+    to those 5.00 are booked without approval (the company's threshold)."""
     company = env.company
+    company.finsync_writeoff_threshold = 5.0
     env["finsync.match.rule"].search([("company_id", "=", company.id)]).active = False
     fees = env["account.account"].create(
         {

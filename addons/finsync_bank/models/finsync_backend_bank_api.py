@@ -58,12 +58,10 @@ class FinsyncBackend(models.Model):
         if not self.api_url:
             raise UserError(self.env._("Connector %(name)s has no API URL.", name=self.name))
         return BankApiClient(
-            self.api_url, self._get_secret_value("client_id"), self._get_secret("client_secret")
+            self.api_url,
+            self._get_secret("client_id") or "",
+            self._get_secret("client_secret"),
         )
-
-    def _get_secret_value(self, field_name):
-        # sudo: the client id is restricted like the secrets; the pull needs it.
-        return self.sudo()[field_name] or ""
 
     def _pull_bank_api(self):
         """Job: pull new transactions and payment statuses from the watermarks.
@@ -99,6 +97,8 @@ class FinsyncBackend(models.Model):
                 },
             )
             return message
+        # sudo: the pull runs as whoever asked (an accountant) or the job user, who do not
+        # write connectors; only the watermark moves.
         self.sudo().bank_api_watermarks = watermarks
         self._mark_sync_success()
         _logger.info(

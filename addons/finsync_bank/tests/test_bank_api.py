@@ -1,3 +1,4 @@
+import base64
 from unittest.mock import Mock, patch
 
 import requests
@@ -187,6 +188,17 @@ class TestBankApiPull(SimulatorMixin, FinsyncCommon):
         self.assertEqual(len(exception), 1)
         self.assertIn("401", exception.description)
         self.assertNotIn("wrong", exception.description, "secrets never end up in messages")
+
+    def test_secrets_never_reach_the_logs_of_a_failed_pull(self):
+        secret = "wrong-s3cret-value"
+        self.api_backend.sudo().write({"client_id": "cid-private-42", "client_secret": secret})
+        with self.assertLogs(level="DEBUG") as logs:
+            self._pull()
+        self.assertEqual(self.api_backend.health, "error")
+        output = "\n".join(logs.output)
+        for value in (secret, "cid-private-42"):
+            self.assertNotIn(value, output)
+        self.assertNotIn(base64.b64encode(f"cid-private-42:{secret}".encode()).decode(), output)
 
     def test_pull_is_queued_on_the_bank_channel(self):
         self.api_backend.action_pull_now()

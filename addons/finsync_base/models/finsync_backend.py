@@ -10,7 +10,14 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 _logger = logging.getLogger(__name__)
 
-SECRET_FIELDS = ("client_secret", "api_key", "webhook_secret")
+# Read through ``_get_secret`` only; fields restricted to Settings (base.group_system).
+SECRET_FIELDS = ("client_id", "client_secret", "api_key", "webhook_secret")
+# Fields that decide where the credentials are sent: changed by Settings only, like
+# the secrets (``_check_endpoint_access``). The type on an existing connector too:
+# it chooses the client and its default URL.
+ENDPOINT_FIELDS = ("api_url", "environment")
+ENDPOINT_WRITE_FIELDS = (*ENDPOINT_FIELDS, "backend_type")
+ENDPOINT_DEFAULTS = {"environment": "sandbox"}
 
 # Most events one inbox job processes (see FinsyncBackend._process_inbox_job).
 INBOX_BATCH = 500
@@ -71,7 +78,7 @@ class FinsyncBackend(models.Model):
     environment = fields.Selection(
         [("sandbox", "Sandbox"), ("live", "Live")],
         required=True,
-        default="sandbox",
+        default=ENDPOINT_DEFAULTS["environment"],
         tracking=True,
     )
     api_url = fields.Char(string="API URL")
@@ -79,6 +86,10 @@ class FinsyncBackend(models.Model):
     client_secret = fields.Char(groups="base.group_system", copy=False)
     api_key = fields.Char(string="API Key", groups="base.group_system", copy=False)
     webhook_secret = fields.Char(groups="base.group_system", copy=False)
+    can_edit_endpoint = fields.Boolean(
+        compute="_compute_can_edit_endpoint",
+        help="Whether the current user may change where credentials are sent (Settings).",
+    )
     has_credentials = fields.Boolean(
         compute="_compute_has_credentials",
         help="Whether a secret is configured; readable by every FinSync user.",
@@ -120,7 +131,37 @@ class FinsyncBackend(models.Model):
     def _compute_has_credentials(self):
         # sudo: only tells whether a secret exists, never its value.
         for backend, sudo_backend in zip(self, self.sudo(), strict=True):
-            backend.has_credentials = any(sudo_backend[name] for name in SECRET_FIELDS)
+            backend.has_credentials = any(
+                sudo_backend[name] for name in SECRET_FIELDS if name != "client_id"
+            )
+
+    @api.depends_context("uid")
+    def _compute_can_edit_endpoint(self):
+        self.can_edit_endpoint = self._may_edit_endpoint()
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            # A new connector may name its type; its endpoint is set by Settings.
+            changed = [
+                name
+                for name in ENDPOINT_FIELDS
+                if vals.get(name) and vals[name] != ENDPOINT_DEFAULTS.get(name)
+            ]
+            self._check_endpoint_access(changed, vals.get("name"))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        changed = [
+            name
+            for name in ENDPOINT_WRITE_FIELDS
+            if name in vals and any(backend[name] != vals[name] for backend in self)
+        ]
+        self._check_endpoint_access(changed, self[:1].name)
+        return super().write(vals)
 
     def _compute_counts(self):
         counts = {}
@@ -179,6 +220,24 @@ class FinsyncBackend(models.Model):
             raise UserError(self.env._("%(field)s is not a secret field.", field=field_name))
         # sudo: connectors run as technical users without base.group_system.
         return self.sudo()[field_name] or False
+
+    @api.model
+    def _may_edit_endpoint(self):
+        return self.env.su or self.env.user.has_group("base.group_system")
+
+    @api.model
+    def _check_endpoint_access(self, fnames, name):
+        """Refuse changing where credentials are sent without Settings rights."""
+        if not fnames or self._may_edit_endpoint():
+            return
+        raise AccessError(
+            self.env._(
+                "Only Settings administrators can change %(fields)s of connector %(name)s: "
+                "it decides where the connector's credentials are sent.",
+                fields=", ".join(self._fields[fname].string for fname in fnames),
+                name=name or self.env._("(new)"),
+            )
+        )
 
     def _check_can_read_secrets(self):
         if not self.env.user.has_group("base.group_system"):
@@ -293,10 +352,13 @@ class FinsyncBackend(models.Model):
         return events[:INBOX_BATCH]._process_job()
 
     def _mark_sync_success(self):
+        # sudo: syncs run as accountants or technical users, who do not write connectors;
+        # only the health fields change.
         self.sudo().write(
             {"health": "ok", "last_sync_date": fields.Datetime.now(), "last_error": False}
         )
 
     def _mark_sync_failure(self, message):
+        # sudo: as in _mark_sync_success, only the health fields change.
         self.sudo().write({"health": "error", "last_error": message})
         _logger.warning("FinSync backend %s sync failed", self.ids)

@@ -192,13 +192,16 @@ class FinsyncEvent(models.Model):
 
         Events, and the transactions processing creates, come only from here:
         people have no create or write right on them. FinSync accountants (who
-        import files, and connectors' technical users) and the superuser (crons)
-        may ingest for the connectors of their companies; an extension may widen
-        this, e.g. to a technical users' group.
+        import files), connectors' technical users (group FinSync Connector) and
+        the superuser (crons) may ingest for the connectors of their companies.
         """
         if self.env.su:
             return
-        if not self.env.user.has_group("finsync_base.group_finsync_accountant"):
+        user = self.env.user
+        if not (
+            user.has_group("finsync_base.group_finsync_accountant")
+            or user.has_group("finsync_base.group_finsync_connector")
+        ):
             raise AccessError(
                 self.env._(
                     "Only FinSync accountants and connectors can bring data into FinSync "

@@ -7,3 +7,4 @@ from . import test_exception
 from . import test_security
 from . import test_ui_tour
 from . import test_record_controls
+from . import test_backend_endpoint

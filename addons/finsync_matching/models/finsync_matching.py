@@ -1,7 +1,8 @@
 import logging
 from decimal import Decimal
 
-from odoo import Command, api, models
+from odoo import SUPERUSER_ID, Command, api, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
@@ -55,6 +56,7 @@ class FinsyncMatching(models.AbstractModel):
         """
         self._lock_lines(st_lines)
         st_lines = st_lines.filtered(lambda line: not line.is_reconciled)
+        st_lines -= self._lines_waiting_for_writeoff(st_lines)
         counts = {}
         for company in st_lines.company_id:
             lines = st_lines.filtered(lambda line, c=company: line.company_id == c)
@@ -64,7 +66,7 @@ class FinsyncMatching(models.AbstractModel):
             engine_rules = [(rule, rule._to_engine_rule()) for rule in rules]
             index = self._open_items(company)
             bank_lines = self._bank_lines(lines)
-            undecided, to_reconcile = {}, []
+            undecided, to_reconcile, to_approve = {}, [], []
             pending = lines
             for stage in STAGES:
                 last = stage == STAGES[-1]
@@ -76,7 +78,9 @@ class FinsyncMatching(models.AbstractModel):
                     if decision.action == "none" and not last:
                         left.append(st_line.id)
                         continue
-                    self._apply_decision(st_line, decision, rule, undecided, index, to_reconcile)
+                    self._apply_decision(
+                        st_line, decision, rule, undecided, index, to_reconcile, to_approve
+                    )
                     counts[decision.action] = counts.get(decision.action, 0) + 1
                 pending = lines.browse(left)
             failed = self._reconcile_decisions(to_reconcile)
@@ -87,6 +91,7 @@ class FinsyncMatching(models.AbstractModel):
                 decision.reasons.append(error)
                 self._apply_decision(st_line, decision, rule, undecided)
             self._open_exceptions(undecided)
+            self._request_writeoffs(to_approve)
         _logger.info("FinSync matching: %s", counts)
         return counts
 
@@ -261,21 +266,39 @@ class FinsyncMatching(models.AbstractModel):
         return bank_lines
 
     @api.model
-    def _apply_decision(self, st_line, decision, rule, undecided, index=None, to_reconcile=None):
+    def _apply_decision(
+        self, st_line, decision, rule, undecided, index=None, to_reconcile=None, to_approve=None
+    ):
         """Reconcile a sure match (now, or later with ``to_reconcile`` when given) and
-        settle it in ``index``; collect the rest in ``undecided`` (by exception type)."""
+        settle it in ``index``; collect the rest in ``undecided`` (by exception type).
+
+        A sure match whose write-off is over the company's approval threshold is
+        not booked: its line waits in ``undecided`` as an amount mismatch and is
+        collected in ``to_approve`` for a write-off request (``_request_writeoffs``).
+        """
         move_lines = self.env["account.move.line"].browse([item.id for item in decision.items])
         can_write_off = not decision.difference or rule.writeoff_account_id
         if decision.action == "reconcile" and can_write_off:
-            if to_reconcile is None:
-                self._reconcile(st_line, move_lines, decision, rule)
+            if decision.difference and self._writeoff_needs_approval(st_line, decision.difference):
+                # The items stay taken in this run: they wait for the approval.
+                decision.action = "writeoff_request"
+                if to_approve is not None:
+                    # Taken before the index is settled: settling changes the items.
+                    paid = {item.id: abs(float(decision.paid(item))) for item in decision.items}
+                    allocations = [(line, paid[line.id]) for line in move_lines]
+                    to_approve.append((st_line, decision, rule, allocations))
             else:
-                # The entry is taken now: settling the index changes what is left.
-                entry = self._decision_entry(st_line, move_lines, decision, rule)
-                to_reconcile.append((st_line, decision, rule, entry))
+                if to_reconcile is None:
+                    self._reconcile(st_line, move_lines, decision, rule)
+                else:
+                    # The entry is taken now: settling the index changes what is left.
+                    entry = self._decision_entry(st_line, move_lines, decision, rule)
+                    to_reconcile.append((st_line, decision, rule, entry))
+                if index is not None:
+                    index.settle(decision)
+                return
             if index is not None:
                 index.settle(decision)
-            return
         transaction = st_line.finsync_transaction_ids[:1]
         if transaction:
             exception_type = self._exception_type(decision, rule)
@@ -284,10 +307,92 @@ class FinsyncMatching(models.AbstractModel):
             )
 
     @api.model
+    def _writeoff_needs_approval(self, st_line, difference):
+        """Whether writing off ``difference`` (in the bank line's currency) on
+        ``st_line`` is over the company's approval threshold."""
+        company = st_line.company_id
+        currency = st_line.currency_id
+        amount = float(difference)
+        if currency != company.currency_id:
+            amount = currency._convert(amount, company.currency_id, company, st_line.date)
+        threshold = company.finsync_writeoff_threshold
+        return company.currency_id.compare_amounts(abs(amount), threshold) > 0
+
+    @api.model
+    def _lines_waiting_for_writeoff(self, st_lines):
+        """The statement lines with a write-off request waiting for approval."""
+        if not st_lines:
+            return st_lines
+        # sudo: matching may run as a connector's technical user, who reads no requests;
+        # only the bank lines are returned.
+        requests = (
+            self.env["finsync.writeoff.request"]
+            .sudo()
+            .search([("statement_line_id", "in", st_lines.ids), ("state", "=", "requested")])
+        )
+        return st_lines & requests.statement_line_id.with_env(st_lines.env)
+
+    @api.model
+    def _request_writeoffs(self, to_approve):
+        """A write-off request by the system for each rule write-off over the threshold.
+
+        The line's exception waits for the decision. Any FinSync manager decides,
+        except whoever last changed the rule. A request that cannot be made (an
+        item paid meanwhile) leaves the exception open as it is.
+        """
+        requests = self.env["finsync.writeoff.request"]
+        for st_line, decision, rule, allocations in to_approve:
+            transaction = st_line.finsync_transaction_ids[:1]
+            exception = transaction.exception_ids.filtered(
+                lambda exc: exc.is_open and exc.exception_type == "amount_mismatch"
+            )[:1]
+            try:
+                with self.env.cr.savepoint():
+                    # sudo as OdooBot: the system asks, not whoever runs matching; the
+                    # amount is computed by the request from the ledger.
+                    request = (
+                        requests.with_user(SUPERUSER_ID)
+                        .sudo()
+                        ._request(
+                            st_line,
+                            allocations,
+                            rule.writeoff_account_id,
+                            self.env._(
+                                "Matching rule %(rule)s: %(reason)s",
+                                rule=rule.name,
+                                reason=decision.explanation,
+                            ),
+                            transaction=transaction,
+                            exception=exception,
+                            rule=rule,
+                        )
+                    )
+            except UserError as err:
+                _logger.warning(
+                    "FinSync matching: no write-off request for statement line %s (%s)",
+                    st_line.id,
+                    err,
+                )
+                continue
+            if exception:
+                message = self.env._(
+                    "Write-off %(name)s of %(amount)s is over the approval threshold: it "
+                    "waits for a FinSync manager's approval.",
+                    name=request.name,
+                    amount=request.currency_id.format(request.amount),
+                )
+                # sudo: matching may run as a connector's technical user; the exception
+                # waits for the request just made.
+                exception.sudo().write({"state": "waiting"})
+                exception.sudo().message_post(body=message)
+
+    @api.model
     def _exception_type(self, decision, rule):
         """The queue an undecided line goes to, and so its owner and SLA."""
         if decision.action == "ambiguous":
             return "ambiguous"
+        if decision.action == "writeoff_request":
+            return "amount_mismatch"
         if decision.action == "none" or not decision.items:
             return "unmatched"
         if not decision.amount_agrees or (decision.difference and not rule.writeoff_account_id):

@@ -103,6 +103,15 @@ class FinsyncTransaction(models.Model):
                         difference=currency.format(difference),
                     )
                 )
+            if differs and matching._writeoff_needs_approval(tx.statement_line_id, difference):
+                raise UserError(
+                    self.env._(
+                        "The proposal for %(line)s writes off %(difference)s, over the approval "
+                        "threshold: match it by hand to ask a FinSync manager's approval.",
+                        line=tx.display_name,
+                        difference=currency.format(difference),
+                    )
+                )
             matching._reconcile_allocations(
                 tx.statement_line_id,
                 [(line, None) for line in lines],

@@ -1,19 +1,40 @@
-from odoo import Command, api, fields, models, tools
+from odoo import SUPERUSER_ID, Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-# Fields only the approval flow changes (see ``write``).
-DECISION_FIELDS = {
+# Requests and their items are written only by this module's private methods,
+# which pass this object in the context: JSON-RPC can never send it, whatever
+# context a client forges. Checked with ``is``.
+_PROTECTED = object()
+_GUARD = "finsync_writeoff_guard"
+
+# Every field of a request: set at request time or by the decision, never by a client.
+PROTECTED_FIELDS = {
+    "name",
     "state",
+    "origin",
+    "company_id",
+    "requester_id",
+    "statement_line_id",
+    "transaction_id",
+    "exception_id",
+    "match_rule_id",
+    "currency_id",
+    "requested_line_amount",
+    "amount",
+    "amount_company_currency",
+    "account_id",
+    "label",
+    "reason",
+    "line_ids",
     "approver_id",
     "decision_date",
     "rejection_reason",
-    "requester_id",
-    "amount",
-    "account_id",
-    "statement_line_id",
-    "line_ids",
 }
+
+
+def _is_protected(env):
+    return env.context.get(_GUARD) is _PROTECTED
 
 
 class FinsyncWriteoffRequest(models.Model):
@@ -21,10 +42,20 @@ class FinsyncWriteoffRequest(models.Model):
 
     The request keeps everything needed to reconcile later exactly as the
     requester chose: the bank line, the open items with the amount applied to
-    each (``line_ids``), the write-off account, label and amount. Approving
+    each (``line_ids``), the write-off account and label. The write-off amount
+    is computed here from the bank line and those items (``_request``), never
+    taken from the client, and computed again at approval: if the bank line or
+    an item changed meanwhile, approval is refused. Approving
     (``action_approve``) reconciles through ``finsync.matching._reconcile_allocations``;
-    only a FinSync manager other than the requester may approve or reject, and
-    the requester is told either way (message and to-do activity).
+    only a FinSync manager other than the requester (``create_uid``, which no
+    client can write) may approve or reject, and the requester is told either
+    way (message and to-do activity). A matching rule's write-off over the
+    threshold is requested by the system (OdooBot): any FinSync manager may
+    decide it, except whoever last changed that rule.
+
+    No client creates or writes requests: accountants and managers only read
+    them; ``_request``, ``action_approve`` and ``_reject`` write them after
+    their own checks.
     """
 
     _name = "finsync.writeoff.request"
@@ -51,9 +82,16 @@ class FinsyncWriteoffRequest(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, index=True, readonly=True, default=lambda s: s.env.company
     )
-    requester_id = fields.Many2one(
-        "res.users", string="Requested By", required=True, readonly=True, index=True
+    origin = fields.Selection(
+        [("manual", "By hand"), ("rule", "Matching rule")],
+        default="manual",
+        required=True,
+        readonly=True,
+        help="Asked by a person from the manual-match wizard, or by a matching rule whose "
+        "tolerance write-off is over the threshold.",
     )
+    # Whoever created the request: create_uid is set by the ORM and never written by a client.
+    requester_id = fields.Many2one(related="create_uid", string="Requested By")
     statement_line_id = fields.Many2one(
         "account.bank.statement.line",
         string="Bank Line",
@@ -69,8 +107,21 @@ class FinsyncWriteoffRequest(models.Model):
     exception_id = fields.Many2one(
         "finsync.exception", readonly=True, index="btree_not_null", check_company=True
     )
+    match_rule_id = fields.Many2one(
+        "finsync.match.rule",
+        string="Matching Rule",
+        readonly=True,
+        check_company=True,
+        ondelete="set null",
+        help="The rule whose tolerance write-off this is (requests by the system).",
+    )
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     line_amount = fields.Monetary(related="statement_line_id.amount", string="Bank Amount")
+    requested_line_amount = fields.Monetary(
+        string="Bank Amount Requested",
+        readonly=True,
+        help="The bank line's amount when the write-off was requested (checked at approval).",
+    )
     amount = fields.Monetary(
         string="Write-off",
         required=True,
@@ -125,20 +176,23 @@ class FinsyncWriteoffRequest(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not _is_protected(self.env):
+            raise AccessError(
+                self.env._(
+                    "Write-off requests are created by the manual-match wizard or by matching, "
+                    "which compute the amount; they cannot be created directly."
+                )
+            )
         sequence = self.env["ir.sequence"]
         for vals in vals_list:
-            # The requester is whoever asks, never a value sent by the client.
-            vals["requester_id"] = self.env.uid
             vals["state"] = "requested"
             if vals.get("name", "/") == "/":
                 vals["name"] = sequence.next_by_code("finsync.writeoff.request") or "/"
-        return super(FinsyncWriteoffRequest, self.with_context(finsync_writeoff=True)).create(
-            vals_list
-        )
+        return super().create(vals_list)
 
     def write(self, vals):
-        protected = DECISION_FIELDS.intersection(vals)
-        if protected and not self.env.context.get("finsync_writeoff"):
+        protected = PROTECTED_FIELDS.intersection(vals)
+        if protected and not _is_protected(self.env):
             raise UserError(
                 self.env._(
                     "Write-off request %(name)s changes only by approval or rejection "
@@ -159,6 +213,7 @@ class FinsyncWriteoffRequest(models.Model):
         matching = self.env["finsync.matching"]
         for request in self:
             workflow._lock_open_lines(request.statement_line_id)
+            request._check_unchanged()
             note = self.env._(
                 "Write-off %(name)s of %(amount)s approved by %(user)s: %(reason)s",
                 name=request.name,
@@ -180,7 +235,7 @@ class FinsyncWriteoffRequest(models.Model):
                 writeoff_label=request.label or request.reason,
                 explanation=note,
             )
-            request.with_context(finsync_writeoff=True).write(
+            request._protected_write(
                 {
                     "state": "approved",
                     "approver_id": self.env.uid,
@@ -213,13 +268,151 @@ class FinsyncWriteoffRequest(models.Model):
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+    @api.model
+    def _request(
+        self,
+        st_line,
+        allocations,
+        account,
+        reason,
+        label=False,
+        transaction=None,
+        exception=None,
+        rule=None,
+    ):
+        """Create a pending write-off request; returns it.
+
+        ``allocations`` are ``(open item, amount applied)`` pairs (positive amounts,
+        in the bank line's currency). The write-off amount is what the bank line
+        brings beyond the items, computed here: whatever a client sends is never
+        used. A person's request needs a FinSync accountant in the line's company;
+        the matching engine calls it as the system (``rule`` given).
+        """
+        st_line.ensure_one()
+        if not self.env.su:
+            workflow = self.env["finsync.exception.workflow"]
+            workflow._check_accountant()
+            workflow._check_line_company(st_line)
+        if not (reason or "").strip():
+            raise UserError(self.env._("Say why the difference is written off."))
+        amount, amount_company = self._writeoff_amounts(st_line, allocations)
+        if st_line.currency_id.is_zero(amount):
+            raise UserError(
+                self.env._(
+                    "The items pay the whole bank line %(line)s: there is nothing to write off.",
+                    line=st_line.payment_ref or st_line.display_name,
+                )
+            )
+        vals = {
+            "origin": "rule" if rule else "manual",
+            "company_id": st_line.company_id.id,
+            "statement_line_id": st_line.id,
+            "transaction_id": transaction.id if transaction else False,
+            "exception_id": exception.id if exception else False,
+            "match_rule_id": rule.id if rule else False,
+            "currency_id": st_line.currency_id.id,
+            "requested_line_amount": st_line.amount,
+            "amount": amount,
+            "amount_company_currency": amount_company,
+            "account_id": account.id,
+            "label": label,
+            "reason": reason,
+            "line_ids": [
+                Command.create(
+                    {
+                        "sequence": sequence,
+                        "move_line_id": item.id,
+                        "amount": applied,
+                        "requested_residual": item.amount_residual_currency,
+                    }
+                )
+                for sequence, (item, applied) in enumerate(allocations, start=1)
+            ],
+        }
+        # sudo: no client may create requests (no create access); the checks above
+        # were made for the caller, who stays the requester (create_uid).
+        request = self.sudo().with_context(**{_GUARD: _PROTECTED}).create(vals)
+        return self.browse(request.ids)
+
+    @api.model
+    def _writeoff_amounts(self, st_line, allocations):
+        """``(write-off, write-off in company currency)`` of paying ``allocations``
+        with ``st_line``: signed as on the bank line. Refuses amounts an item
+        cannot take and items in another currency than the bank line."""
+        currency = st_line.currency_id
+        applied = 0.0
+        for item, amount in allocations:
+            if item.currency_id != currency:
+                raise UserError(
+                    self.env._(
+                        "%(item)s is in %(item_currency)s, the bank line in %(currency)s: "
+                        "write-offs are requested in the bank line's currency.",
+                        item=item.move_id.name,
+                        item_currency=item.currency_id.name,
+                        currency=currency.name,
+                    )
+                )
+            residual = item.amount_residual_currency
+            if (
+                currency.compare_amounts(amount or 0.0, 0) <= 0
+                or currency.compare_amounts(amount, abs(residual)) > 0
+            ):
+                raise UserError(
+                    self.env._(
+                        "%(amount)s cannot be applied to %(item)s: it has %(residual)s left "
+                        "to pay.",
+                        amount=currency.format(amount or 0.0),
+                        item=item.move_id.name,
+                        residual=currency.format(abs(residual)),
+                    )
+                )
+            applied += amount if residual > 0 else -amount
+        difference = currency.round(st_line.amount - applied)
+        company = st_line.company_id
+        if currency == company.currency_id:
+            return difference, difference
+        return difference, currency._convert(difference, company.currency_id, company, st_line.date)
+
+    def _check_unchanged(self):
+        """Refuse approval when the bank line or an item changed since the request."""
+        for request in self:
+            st_line = request.statement_line_id
+            currency = request.currency_id
+            changed = []
+            if currency.compare_amounts(st_line.amount, request.requested_line_amount):
+                changed.append(self.env._("the bank line's amount"))
+            for line in request.line_ids:
+                item = line.move_line_id
+                if item.reconciled or currency.compare_amounts(
+                    item.amount_residual_currency, line.requested_residual
+                ):
+                    changed.append(item.move_id.name)
+            if not changed:
+                amount, _company = self._writeoff_amounts(st_line, request.line_ids._allocations())
+                if currency.compare_amounts(amount, request.amount):
+                    changed.append(self.env._("the write-off amount"))
+            if changed:
+                raise UserError(
+                    self.env._(
+                        "Write-off request %(name)s cannot be approved: %(what)s changed since "
+                        "it was requested. Reject it; the bank line can then be matched again.",
+                        name=request.name,
+                        what=", ".join(changed),
+                    )
+                )
+
+    def _protected_write(self, vals):
+        """Write decision fields after the caller's checks (see ``_check_decider``)."""
+        # sudo: nobody has write access to requests; the decider was checked.
+        return self.sudo().with_context(**{_GUARD: _PROTECTED}).write(vals)
+
     def _reject(self, reason):
         """Reject pending requests with a reason; the exceptions go back to in progress."""
         self._check_decider()
         if not (reason or "").strip():
             raise UserError(self.env._("Say why the write-off is rejected."))
         for request in self:
-            request.with_context(finsync_writeoff=True).write(
+            request._protected_write(
                 {
                     "state": "rejected",
                     "approver_id": self.env.uid,
@@ -257,12 +450,21 @@ class FinsyncWriteoffRequest(models.Model):
                         ],
                     )
                 )
-            if request.requester_id == user:
+            if request.create_uid == user:
                 raise AccessError(
                     self.env._(
                         "Write-off request %(name)s: you requested it, so another FinSync "
                         "manager must approve or reject it.",
                         name=request.name,
+                    )
+                )
+            if request.match_rule_id and request.match_rule_id.write_uid == user:
+                raise AccessError(
+                    self.env._(
+                        "Write-off request %(name)s comes from matching rule %(rule)s, which "
+                        "you changed last: another FinSync manager must approve or reject it.",
+                        name=request.name,
+                        rule=request.match_rule_id.name,
                     )
                 )
             if request.company_id not in self.env.companies:
@@ -276,11 +478,17 @@ class FinsyncWriteoffRequest(models.Model):
                 )
 
     def _tell_requester(self, summary, note):
+        """Message and to-do for whoever asked (nobody to tell when the system asked)."""
         self.ensure_one()
-        self.message_post(body=note, partner_ids=self.requester_id.partner_id.ids)
-        self.activity_schedule(
+        requester = self.create_uid
+        if requester.id == SUPERUSER_ID:
+            self.message_post(body=note)
+            return
+        self.message_post(body=note, partner_ids=requester.partner_id.ids)
+        # sudo: deciders only read requests; the activity is on the requester's to-do list.
+        self.sudo().activity_schedule(
             "mail.mail_activity_data_todo",
             summary=summary,
             note=note,
-            user_id=self.requester_id.id,
+            user_id=requester.id,
         )

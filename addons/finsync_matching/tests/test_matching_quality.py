@@ -27,6 +27,8 @@ class TestMatchingQuality(ReconcileCommon):
                 "writeoff_account_id": cls.company_data["default_account_expense"].id,
             }
         )
+        # Fees within the tolerance are booked without approval.
+        cls.env.company.finsync_writeoff_threshold = 5.0
         cls.customer = cls.env["res.partner"].create(
             {
                 "name": "Hoogstraat Bakkerij BV",

@@ -86,6 +86,7 @@ class TestReconcileAfterImport(ReconcileCommon):
     def test_difference_within_tolerance_goes_to_the_write_off_account(self):
         writeoff = self.company_data["default_account_expense"]
         self.rule.write({"amount_tolerance": 2.0, "writeoff_account_id": writeoff.id})
+        self.env.company.finsync_writeoff_threshold = 1.0
         [tx] = self._import_lines(self._line("149.00", self.invoice_a.name, "R5"))
         self.assertEqual(self.invoice_a.payment_state, "paid")
         line = tx.statement_line_id.move_id.line_ids.filtered(

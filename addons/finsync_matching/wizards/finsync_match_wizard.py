@@ -260,29 +260,21 @@ class FinsyncMatchWizard(models.TransientModel):
         return self._done(self.env._("Bank line reconciled: %(what)s", what=explanation))
 
     def _request_writeoff(self, selected):
-        request = self.env["finsync.writeoff.request"].create(
-            {
-                "company_id": self.company_id.id,
-                "statement_line_id": self.statement_line_id.id,
-                "transaction_id": self.transaction_id.id,
-                "exception_id": self.exception_id.id,
-                "currency_id": self.currency_id.id,
-                "amount": self.difference,
-                "amount_company_currency": self._difference_company_currency(),
-                "account_id": self.writeoff_account_id.id,
-                "label": self.writeoff_label,
-                "reason": self.writeoff_reason,
-                "line_ids": [
-                    Command.create({"move_line_id": line.move_line_id.id, "amount": line.amount})
-                    for line in selected
-                ],
-            }
+        # The amount is computed by the request from the bank line and the items.
+        request = self.env["finsync.writeoff.request"]._request(
+            self.statement_line_id,
+            [(line.move_line_id, line.amount) for line in selected],
+            self.writeoff_account_id,
+            self.writeoff_reason,
+            label=self.writeoff_label,
+            transaction=self.transaction_id,
+            exception=self.exception_id,
         )
         message = self.env._(
             "Write-off %(name)s of %(amount)s is over the %(threshold)s threshold: it waits "
             "for approval by a FinSync manager other than you.",
             name=request.name,
-            amount=self.currency_id.format(self.difference),
+            amount=self.currency_id.format(request.amount),
             threshold=self.company_currency_id.format(self.threshold),
         )
         if self.exception_id.is_open:

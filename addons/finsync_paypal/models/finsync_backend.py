@@ -96,6 +96,7 @@ class FinsyncBackend(models.Model):
     # Computes
     # ------------------------------------------------------------------
     def _compute_paypal_webhook_url(self):
+        # sudo: system parameters are Settings-only; the public base URL is no secret.
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for backend in self:
             backend.paypal_webhook_url = (
@@ -136,9 +137,7 @@ class FinsyncBackend(models.Model):
     def _paypal_client(self, **kwargs):
         """The API client of this connector (credentials read here only, never logged)."""
         self.ensure_one()
-        # sudo: client id and secret are readable by Settings only; connector code
-        # passes them straight to the client.
-        client_id = self.sudo().client_id
+        client_id = self._get_secret("client_id")
         secret = self._get_secret("client_secret")
         if not client_id or not secret:
             raise UserError(
@@ -170,6 +169,7 @@ class FinsyncBackend(models.Model):
             raise RetryableJobError(str(err), seconds=int(err.retry_after or 60)) from err
         except (PayPalApiError, UserError) as err:
             return self._paypal_pull_failed(str(err))
+        # sudo: the pull runs as whoever asked or the job user; only the watermark moves.
         self.sudo().paypal_watermark = watermark
         self._mark_sync_success()
         _logger.info(
@@ -351,5 +351,6 @@ class FinsyncBackend(models.Model):
                     journal=journal.name,
                 )
             )
+        # sudo: as for the watermark, only the balances read from PayPal are stored.
         self.sudo().paypal_balances = "\n".join(lines) or False
         return lines

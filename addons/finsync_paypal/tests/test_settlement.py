@@ -105,7 +105,8 @@ class TestPayPalSecurity(PayPalCommon):
         technical = self.env.ref("finsync_paypal.user_finsync_paypal")
         self.assertFalse(technical.has_group("base.group_system"))
         self.assertFalse(technical.has_group("finsync_base.group_finsync_manager"))
-        self.assertTrue(technical.has_group("finsync_base.group_finsync_accountant"))
+        self.assertFalse(technical.has_group("finsync_base.group_finsync_accountant"))
+        self.assertTrue(technical.has_group("finsync_base.group_finsync_connector"))
 
     def test_only_accountants_import_reports(self):
         with self.assertRaises(AccessError):

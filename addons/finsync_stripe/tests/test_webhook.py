@@ -2,7 +2,7 @@ import json
 import time
 from unittest.mock import patch
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import SQL, mute_logger
 
@@ -53,6 +53,49 @@ class TestStripeWebhook(StripeCommon, HttpCase):
         charge = self.transactions(external_id=self.charge["id"])
         self.assertEqual((charge.kind, charge.amount, charge.state), ("charge", 42.0, "settled"))
         self.assertEqual(charge.statement_line_id.amount, 42.0)
+
+    def test_technical_user_does_its_job_and_nothing_more(self):
+        technical = self.env.ref("finsync_stripe.user_finsync_stripe")
+        for group in ("accountant", "manager", "admin"):
+            self.assertFalse(technical.has_group(f"finsync_base.group_finsync_{group}"))
+        self.assertFalse(technical.has_group("base.group_system"))
+        self.assertTrue(technical.has_group("finsync_base.group_finsync_connector"))
+        # A delivery is still stored, processed and booked as the technical user.
+        self.assertEqual(self._post().status_code, 200)
+        event = self._events()
+        Job.load(self.env, event.job_uuid).perform()
+        self.assertEqual(event.state, "done")
+        charge = self.transactions(external_id=self.charge["id"])
+        self.assertEqual(charge.statement_line_id.move_id.state, "posted")
+        self.assertEqual(charge.create_uid, technical)
+        # ... but it reads no secret, resolves nothing, approves nothing.
+        as_technical = self.env(user=technical)
+        with self.assertRaises(AccessError):
+            self.stripe.with_env(as_technical).read(["api_key"])
+        with self.assertRaises(AccessError):
+            self.stripe.with_env(as_technical).write({"name": "Mine"})
+        exception = self.env["finsync.exception"].create(
+            {"name": "Problem", "exception_type": "unmatched", "company_id": self.env.company.id}
+        )
+        with self.assertRaises(AccessError):
+            exception.with_env(as_technical).write(
+                {"state": "resolved", "reason_id": self.env.ref("finsync_base.reason_matched").id}
+            )
+        with self.assertRaises(AccessError):
+            exception.with_env(as_technical)._close(self.env.ref("finsync_base.reason_matched"))
+        self.assertEqual(exception.state, "new")
+        with self.assertRaises(AccessError):
+            as_technical["finsync.writeoff.request"].search([])
+        with self.assertRaises(AccessError):
+            as_technical["finsync.writeoff.request"].action_approve()
+        # ... and sees nothing of another company.
+        other = self.env["res.company"].create({"name": "FinSync Elsewhere"})
+        foreign = (
+            self.env["finsync.backend"].sudo().create({"name": "Foreign", "company_id": other.id})
+        )
+        self.assertFalse(as_technical["finsync.backend"].search([("id", "=", foreign.id)]))
+        with self.assertRaises(AccessError):
+            foreign.with_env(as_technical).read(["name"])
 
     def test_deliveries_join_one_job_that_books_them_together(self):
         second = self.sim.add_charge(1500, self.code, invoice="WEB-2")
