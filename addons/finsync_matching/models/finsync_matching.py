@@ -14,6 +14,8 @@ _logger = logging.getLogger(__name__)
 RECEIVABLE_PAYABLE = ("asset_receivable", "liability_payable")
 # Lines matched by one job: the open-item index is built once per job.
 MATCHING_CHUNK = 1000
+# Lines one journal matching job takes; it queues the next job for the rest.
+MATCHING_JOB_LINES = 10 * MATCHING_CHUNK
 # What an undecided line becomes in the exception queue (see ``_exception_type``).
 MATCHING_EXCEPTION_TYPES = (
     "unmatched",
@@ -114,19 +116,34 @@ class FinsyncMatching(models.AbstractModel):
 
         It reads the waiting lines when it starts (lines posted after a job was
         queued are taken by it), clears their mark and matches those still not
-        reconciled; run again, it finds nothing left to do.
+        reconciled; run again, it finds nothing left to do. One job takes at
+        most ``MATCHING_JOB_LINES`` lines (a bounded transaction to retry) and
+        queues the next one for the rest.
         """
         self.env.cr.execute(
             SQL(
                 """
                 UPDATE account_bank_statement_line SET finsync_match_pending = NULL
-                 WHERE journal_id = %s AND finsync_match_pending
+                 WHERE id IN (SELECT id FROM account_bank_statement_line
+                               WHERE journal_id = %s AND finsync_match_pending
+                               ORDER BY id LIMIT %s)
              RETURNING id
                 """,
                 journal.id,
+                MATCHING_JOB_LINES,
             )
         )
         ids = sorted(row[0] for row in self.env.cr.fetchall())
+        if len(ids) == MATCHING_JOB_LINES:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT 1 FROM account_bank_statement_line"
+                    " WHERE journal_id = %s AND finsync_match_pending LIMIT 1",
+                    journal.id,
+                )
+            )
+            if self.env.cr.fetchone():
+                self._enqueue_journal_matching(journal)
         st_lines = self.env["account.bank.statement.line"].browse(ids)
         st_lines.invalidate_recordset(["finsync_match_pending"])
         counts = {}

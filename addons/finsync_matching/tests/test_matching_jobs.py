@@ -1,5 +1,6 @@
 import datetime
 from decimal import Decimal
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
@@ -7,6 +8,7 @@ from odoo.addons.finsync_bank.tests.common import IBAN
 from odoo.addons.finsync_bank.tools.generate import StatementSpec, camt053
 from odoo.addons.queue_job.job import Job
 
+from ..models import finsync_matching as matching_module
 from .test_reconcile import ReconcileCommon
 
 
@@ -67,6 +69,22 @@ class TestMatchingJobs(ReconcileCommon):
         # Run again (a retry), the job finds nothing left to do.
         self.assertIn("0 of 0", matching._match_journal_job(self.journal))
         self.assertEqual(len(unknown.exception_ids), 1)
+
+    def test_a_job_takes_a_bounded_number_of_lines_and_queues_the_rest(self):
+        txs = self._import_lines(
+            self._line("150.00", self.invoice_a.name, "J5"),
+            self._line("80.00", self.invoice_b.name, "J6"),
+            self._line("70.00", self.invoice_c.name, "J7"),
+        )
+        job = self._assert_one_job(self.journal)
+        job.state = "done"  # as the job runner leaves it once performed
+        with patch.object(matching_module, "MATCHING_JOB_LINES", 2):
+            self.env["finsync.matching"]._match_journal_job(self.journal)
+        self.assertEqual(txs.mapped("state"), ["reconciled", "reconciled", "settled"])
+        rest = self._assert_one_job(self.journal)
+        self.assertNotEqual(rest, job)
+        Job.load(self.env, rest.uuid).perform()
+        self.assertEqual(set(txs.mapped("state")), {"reconciled"})
 
     def test_the_import_says_matching_runs_in_the_background(self):
         spec = StatementSpec(
