@@ -18,6 +18,7 @@
         "wizards/finsync_bank_import_views.xml",
         "views/finsync_bank_profile_views.xml",
         "views/finsync_bank_menus.xml",
+        "views/res_config_settings_views.xml",
     ],
     "demo": ["demo/finsync_bank_demo.xml"],
     "assets": {

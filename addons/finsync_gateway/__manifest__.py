@@ -8,7 +8,7 @@
     "license": "LGPL-3",
     "author": "FinSync",
     "website": "https://github.com/finsync/finsync",
-    "depends": ["finsync_base", "finsync_bank", "finsync_matching", "queue_job"],
+    "depends": ["finsync_base", "finsync_bank", "queue_job"],
     "data": [
         "security/ir.model.access.csv",
         "security/finsync_gateway_rules.xml",

@@ -9,3 +9,6 @@ from . import finsync_transaction
 from . import statement_line_bulk
 from . import statement_line_bulk_rows
 from . import statement_line_bulk_sequence
+from . import res_company
+from . import res_config_settings
+from . import finsync_ledger

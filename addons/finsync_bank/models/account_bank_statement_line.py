@@ -23,3 +23,18 @@ class AccountBankStatementLine(models.Model):
             ["journal_id", "finsync_import_id"],
         )
         return res
+
+    # ------------------------------------------------------------------
+    # Hooks for the addons that act on posted lines
+    # ------------------------------------------------------------------
+    def _finsync_lines_posted(self):
+        """Hook: FinSync has just posted these statement lines (a bank file, a bank
+        pull, a gateway's bookings). Nothing by default; finsync_matching queues
+        their journals' matching jobs. Posting flows call it once per batch."""
+        return True
+
+    def _finsync_match_known(self):
+        """Hook: reconcile the lines whose counterpart FinSync already knows before
+        any matching rule looks at them (a gateway payout arriving in the bank);
+        returns the lines reconciled. None by default."""
+        return self.browse()

@@ -84,6 +84,7 @@ class FinsyncTransaction(models.Model):
         vals_list = [tx._prepare_statement_line() for tx in to_post]
         lines = self.env["finsync.statement.line.bulk"]._create_posted(vals_list)
         to_post._link_statement_lines(lines)
+        lines._finsync_lines_posted()
         _logger.info("FinSync: %d bank lines posted", len(lines))
         return self.env._("%(count)s lines posted", count=len(lines))
 

@@ -85,8 +85,29 @@ EMPTY_COMPUTED = {
     },
     "account.bank.statement.line": set(),
 }
+# The methods whose effect the fast path reproduces, per model: another module's
+# override of one of them (a check, a side effect, other values) would be
+# skipped by the INSERTs, so the lines then go through the ORM.
+BULK_REPLACED_METHODS = {
+    "account.move": ("create", "write", "_post"),
+    "account.move.line": ("create", "write", "_post"),
+    "account.bank.statement.line": ("create", "write", "_post"),
+}
+# Modules whose versions of those methods the fast path reproduces ("base" is
+# the ORM itself). Any other module overriding them is "foreign".
+BULK_KNOWN_MODULES = frozenset({"base", "account", "mail", "analytic"})
+
 # Stored fields of account.bank.statement that depend on its lines (see _statement_values).
 STATEMENT_FIELDS = ["first_line_index", "date", "balance_end", "is_complete", "journal_id"]
+
+
+def _addon_of(python_module):
+    """The addon a Python module belongs to ("base" for the ORM itself)."""
+    if python_module.startswith("odoo.addons."):
+        return python_module.split(".")[2]
+    if python_module == "odoo" or python_module.startswith("odoo."):
+        return "base"
+    return python_module
 
 
 class BulkConflict(Exception):
@@ -176,7 +197,12 @@ class FinsyncStatementLineBulk(models.AbstractModel):
           distribution and creates analytic lines when posting;
         - a user who may not post entries: the ORM raises the access error;
         - stored computed fields added by other modules that the fast path
-          does not know how to fill.
+          does not know how to fill;
+        - another module overriding ``create``, ``write`` or ``_post`` of the
+          entries, their items or the statement lines (read from the registry
+          at each chunk, see ``_foreign_overrides``): the fast path would skip
+          its code;
+        - the company turned the fast path off (``finsync_bulk_posting``).
         """
         unknown = {key for vals in vals_list for key in vals if vals[key]} - BULK_VALS
         if unknown:
@@ -191,6 +217,17 @@ class FinsyncStatementLineBulk(models.AbstractModel):
         ):
             return "lines without journal, date or label"
         company = journal.company_id
+        if not company.finsync_bulk_posting:
+            return "fast posting turned off for the company"
+        foreign = self._foreign_overrides()
+        if foreign:
+            return (
+                "methods overridden by other modules ("
+                + ", ".join(
+                    f"{module}: {', '.join(methods)}" for module, methods in sorted(foreign.items())
+                )
+                + ")"
+            )
         statements = self.env["account.bank.statement"].browse(
             {vals["statement_id"] for vals in vals_list if vals.get("statement_id")}
         )
@@ -222,6 +259,27 @@ class FinsyncStatementLineBulk(models.AbstractModel):
         if extra:
             return f"stored computed fields of other modules ({', '.join(extra)})"
         return None
+
+    @api.model
+    def _foreign_overrides(self):
+        """{module: ["model.method", ...]} for the modules outside ``BULK_KNOWN_MODULES``
+        that define a method of ``BULK_REPLACED_METHODS`` in the registry's classes.
+
+        The registry's class of a model inherits every module's class of it:
+        each class of its MRO that defines the method is one override, and the
+        function's module names the addon it comes from.
+        """
+        foreign = {}
+        for model, methods in BULK_REPLACED_METHODS.items():
+            for klass in type(self.env[model]).__mro__:
+                for name in methods:
+                    func = klass.__dict__.get(name)
+                    if func is None:
+                        continue
+                    module = _addon_of(getattr(func, "__module__", None) or klass.__module__)
+                    if module not in BULK_KNOWN_MODULES:
+                        foreign.setdefault(module, []).append(f"{model}.{name}")
+        return foreign
 
     @api.model
     def _analytic_distribution(self, journal):

@@ -8,3 +8,4 @@ from . import test_bank_import
 from . import test_bank_api
 from . import test_ui_tour
 from . import test_bulk_posting
+from . import test_bulk_posting_overrides

@@ -3,7 +3,6 @@ from . import (
     account_journal,
     finsync_backend,
     finsync_event,
-    finsync_matching,
     finsync_settlement,
     finsync_transaction,
 )

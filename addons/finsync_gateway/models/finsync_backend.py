@@ -326,12 +326,20 @@ class FinsyncBackend(models.Model):
     # Demo
     # ------------------------------------------------------------------
     def _gateway_demo_bank_line(self, settlement, label):
-        """The demo bank's line that receives ``settlement``, run through matching.
+        """The demo bank's line that receives ``settlement``, paired with it; the
+        connector's lines left for matching are matched first.
 
         The demo bank journal is finsync_bank's (code FSDB); nothing is created
         when it is absent or in another currency.
         """
         self.ensure_one()
+        # Demo data ends matched: matching runs now rather than in queued jobs.
+        transactions = self.env["finsync.transaction"].search(
+            [("backend_id", "=", self.id), ("statement_line_id", "!=", False)]
+        )
+        transactions.filtered(lambda tx: tx._gateway_to_match()).statement_line_id.filtered(
+            lambda line: not line.is_reconciled
+        ).with_context(queue_job__no_delay=True)._finsync_lines_posted()
         journal = self.env["account.journal"].search(
             [("code", "=", "FSDB"), ("company_id", "=", self.company_id.id)], limit=1
         )
@@ -349,5 +357,6 @@ class FinsyncBackend(models.Model):
                 "amount": settlement.amount,
             }
         )
-        self.env["finsync.matching"]._match_statement_lines(line)
+        paired = line._finsync_match_known()
+        (line - paired).with_context(queue_job__no_delay=True)._finsync_lines_posted()
         return line

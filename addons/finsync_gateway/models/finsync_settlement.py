@@ -331,13 +331,14 @@ class FinsyncSettlement(models.Model):
                 continue
             transit = settlement.backend_id._gateway_accounts()["transit"]
             st_line = settlement.bank_line_id
+            ledger = self.env["finsync.ledger"]
             _liquidity, suspense, _other = st_line._seek_for_lines()
             if suspense:
-                st_line.move_id.with_context(force_delete=True, skip_readonly_check=True).write(
-                    {
-                        "line_ids": [Command.delete(line.id) for line in suspense]
-                        + [
-                            Command.create(
+                ledger._replace_suspense(
+                    [
+                        (
+                            st_line,
+                            [
                                 {
                                     "name": settlement.name,
                                     "account_id": transit.id,
@@ -345,26 +346,27 @@ class FinsyncSettlement(models.Model):
                                     "amount_currency": sum(suspense.mapped("amount_currency")),
                                     "currency_id": suspense[0].currency_id.id,
                                 }
-                            )
-                        ]
-                    }
+                            ],
+                        )
+                    ]
                 )
             pair = (st_line.move_id.line_ids | payout_line.move_id.line_ids).filtered(
                 lambda line, account=transit: line.account_id == account and not line.reconciled
             )
             if len(pair) == 2:
-                pair.reconcile()
+                ledger._reconcile_plan([pair])
             if pair and all(line.reconciled for line in pair):
                 settlement.state = "reconciled"
                 settlement.message_post(body=self.env._("Reconciled with the payout's entry."))
-                bank_txs = st_line.finsync_transaction_ids.filtered(
-                    lambda tx: tx.state == "settled"
+                ledger._mark_reconciled(
+                    [
+                        {
+                            "st_line": st_line,
+                            "allocations": [],
+                            "explanation": self.env._("Payout %(name)s", name=settlement.name),
+                        }
+                    ]
                 )
-                if bank_txs:
-                    bank_txs._transition(
-                        "reconciled",
-                        reason=self.env._("Payout %(name)s", name=settlement.name),
-                    )
             settlement._close_overdue()
 
     def _close_overdue(self):

@@ -185,8 +185,9 @@ class FinsyncTransaction(models.Model):
         Each booking is a statement line keyed in the journal (unique in the
         database, so a retry or a concurrent delivery cannot book it twice). The
         journal of a currency is opened with the first money that moves in it.
-        Main lines of transactions that pay or refund invoices then go through
-        the matching engine. Returns the statement lines created.
+        Main lines of transactions that pay or refund invoices are then handed
+        to matching (``_finsync_lines_posted``: its job runs after this one).
+        Returns the statement lines created.
         """
         vals_list, owners = [], []
         journals, accounts_of = {}, {}
@@ -220,7 +221,7 @@ class FinsyncTransaction(models.Model):
             *(line for (_tx, _field, match), line in zip(owners, lines, strict=True) if match)
         )
         if to_match:
-            self.env["finsync.matching"]._match_statement_lines(to_match)
+            to_match._finsync_lines_posted()
         _logger.info("FinSync gateways: %d lines booked", len(lines))
         return lines
 

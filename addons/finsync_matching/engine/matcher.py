@@ -302,3 +302,61 @@ def match(line, index, rule, stages=STAGES):
         if decision:
             return decision
     return Decision("none", reasons=["no open item found"])
+
+
+# ----------------------------------------------------------------------
+# One open item scored for a bank line (the manual-match wizard's ranking)
+# ----------------------------------------------------------------------
+REFERENCE_POINTS = 50
+PARTNER_POINTS = 25
+AMOUNT_POINTS = 25
+
+
+def label_keys(line):
+    """Every reference candidate in the line's texts (as ``match`` reads them)."""
+    keys = set()
+    for text in line.texts:
+        keys |= extract(text)
+    return keys
+
+
+def _reference_found(item, keys):
+    for reference in (item.reference, *item.other_references):
+        if reference and reference_keys(reference) & keys:
+            return reference
+    return None
+
+
+def _amount_points(line_amount, item_amount):
+    difference = line_amount - item_amount
+    if difference == 0:
+        return AMOUNT_POINTS, "amount equal"
+    base = abs(line_amount) or abs(item_amount)
+    closeness = max(Decimal(0), 1 - abs(difference) / base) if base else Decimal(0)
+    points = int((closeness * AMOUNT_POINTS).to_integral_value(rounding="ROUND_FLOOR"))
+    return points, f"amount differs by {difference:+}"
+
+
+def score_item(line, item, keys=None):
+    """(points, reasons) of one open item for ``line``, in the words of ``match``.
+
+    What an accountant choosing by hand looks at, added up: 50 when one of the
+    item's references is in the line's texts, 25 when the partner is the line's
+    payer (said as ``match`` says it, with how the payer was found), up to 25
+    for the amount (25 when equal, less as the difference grows, 0 at a
+    difference of the whole line amount or more). ``keys``: ``label_keys(line)``.
+    """
+    keys = label_keys(line) if keys is None else keys
+    points, reasons = 0, []
+    reference = _reference_found(item, keys)
+    if reference:
+        points += REFERENCE_POINTS
+        reasons.append(f"reference {reference} in the label")
+    partner_reasons, conflict = _partner_reasons(line, [item])
+    if partner_reasons and not conflict:
+        points += PARTNER_POINTS
+    reasons += partner_reasons
+    amount_points, amount_reason = _amount_points(line.amount, item.amount)
+    points += amount_points
+    reasons.append(amount_reason)
+    return points, reasons

@@ -2,6 +2,7 @@ from . import finsync_match_rule
 from . import finsync_transaction
 from . import finsync_matching
 from . import finsync_matching_reconcile
+from . import finsync_ledger
 from . import account_bank_statement_line
 from . import res_company
 from . import res_config_settings

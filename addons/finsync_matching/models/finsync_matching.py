@@ -15,6 +15,8 @@ _logger = logging.getLogger(__name__)
 RECEIVABLE_PAYABLE = ("asset_receivable", "liability_payable")
 # Lines matched by one job: the open-item index is built once per job.
 MATCHING_CHUNK = 1000
+# Lines one journal matching job takes; it queues the next job for the rest.
+MATCHING_JOB_LINES = 10 * MATCHING_CHUNK
 # What an undecided line becomes in the exception queue (see ``_exception_type``).
 MATCHING_EXCEPTION_TYPES = (
     "unmatched",
@@ -47,6 +49,8 @@ class FinsyncMatching(models.AbstractModel):
     def _match_statement_lines(self, st_lines):
         """Match every unreconciled statement line; returns {action: count}.
 
+        Lines whose counterpart FinSync already knows (``_finsync_match_known``:
+        a gateway payout's bank line) are reconciled first, without the rules.
         The lines are locked first: a concurrent run on the same lines fails
         fast with a lock error (its job is retried) instead of reconciling a
         line twice; after the lock, lines reconciled meanwhile are skipped.
@@ -54,6 +58,8 @@ class FinsyncMatching(models.AbstractModel):
         are then tried by partner and amount, against what the first stage left
         open (the index is settled after each reconciliation).
         """
+        paired = st_lines._finsync_match_known()
+        st_lines -= paired
         self._lock_lines(st_lines)
         st_lines = st_lines.filtered(lambda line: not line.is_reconciled)
         st_lines -= self._lines_waiting_for_writeoff(st_lines)
@@ -92,8 +98,72 @@ class FinsyncMatching(models.AbstractModel):
                 self._apply_decision(st_line, decision, rule, undecided)
             self._open_exceptions(undecided)
             self._request_writeoffs(to_approve)
+        if paired:
+            counts["settlement"] = len(paired)
         _logger.info("FinSync matching: %s", counts)
         return counts
+
+    @api.model
+    def _enqueue_journal_matching(self, journals):
+        """Queue one matching job per journal; one already waiting takes the new lines."""
+        return [
+            self.with_delay(
+                channel="root.finsync.matching",
+                description=self.env._("Match the new lines of %(journal)s", journal=journal.name),
+                identity_key=f"finsync-match-journal-{journal.id}",
+            )._match_journal_job(journal)
+            for journal in journals
+        ]
+
+    @api.model
+    def _match_journal_job(self, journal):
+        """Job: match the journal's lines waiting for matching, in chunks.
+
+        It reads the waiting lines when it starts (lines posted after a job was
+        queued are taken by it), clears their mark and matches those still not
+        reconciled; run again, it finds nothing left to do. One job takes at
+        most ``MATCHING_JOB_LINES`` lines (a bounded transaction to retry) and
+        queues the next one for the rest.
+        """
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE account_bank_statement_line SET finsync_match_pending = NULL
+                 WHERE id IN (SELECT id FROM account_bank_statement_line
+                               WHERE journal_id = %s AND finsync_match_pending
+                               ORDER BY id LIMIT %s)
+             RETURNING id
+                """,
+                journal.id,
+                MATCHING_JOB_LINES,
+            )
+        )
+        ids = sorted(row[0] for row in self.env.cr.fetchall())
+        if len(ids) == MATCHING_JOB_LINES:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT 1 FROM account_bank_statement_line"
+                    " WHERE journal_id = %s AND finsync_match_pending LIMIT 1",
+                    journal.id,
+                )
+            )
+            if self.env.cr.fetchone():
+                self._enqueue_journal_matching(journal)
+        st_lines = self.env["account.bank.statement.line"].browse(ids)
+        st_lines.invalidate_recordset(["finsync_match_pending"])
+        counts = {}
+        for start in range(0, len(st_lines), MATCHING_CHUNK):
+            chunk = st_lines[start : start + MATCHING_CHUNK].filtered(
+                lambda line: not line.is_reconciled
+            )
+            for action, count in self._match_statement_lines(chunk).items():
+                counts[action] = counts.get(action, 0) + count
+        _logger.info("FinSync matching of journal %s: %s", journal.id, counts)
+        return self.env._(
+            "%(reconciled)s of %(count)s lines reconciled",
+            reconciled=counts.get("reconcile", 0) + counts.get("settlement", 0),
+            count=len(st_lines),
+        )
 
     @api.model
     def _enqueue_matching(self, st_lines, chunk_size=MATCHING_CHUNK):

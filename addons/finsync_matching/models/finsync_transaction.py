@@ -54,12 +54,6 @@ class FinsyncTransaction(models.Model):
         domain = [("proposed_line_ids", "!=", False), ("state", "=", "settled")]
         return domain if positive else ["!", "&", *domain]
 
-    def _post_statement_lines(self):
-        """Match the lines as soon as they are posted (in the same job)."""
-        result = super()._post_statement_lines()
-        self.env["finsync.matching"]._match_statement_lines(self.statement_line_id)
-        return result
-
     def action_match(self):
         """Button: run the matching rules again on these transactions' bank lines."""
         workflow = self.env["finsync.exception.workflow"]

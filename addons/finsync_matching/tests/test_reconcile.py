@@ -8,11 +8,16 @@ from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
 
 
 class ReconcileCommon(BankImportCommon):
-    """Three open invoices (150, 80, 70) and a default rule; statements imported as CAMT."""
+    """Three open invoices (150, 80, 70) and a default rule; statements imported as CAMT.
+
+    Jobs run at once (``queue_job__no_delay``): the matching job of an import's
+    journal has run when the import returns, as the job runner would run it.
+    """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, queue_job__no_delay=True))
         cls.rule = cls.env["finsync.match.rule"].create(
             {"name": "References", "company_id": cls.env.company.id}
         )

@@ -26,6 +26,9 @@ class FinsyncBankImport(models.TransientModel):
         if not transactions or transactions.filtered(lambda tx: not tx.statement_line_id):
             # Nothing new, or posted (and matched) by background jobs: nothing to say yet.
             return action
+        if any(transactions.statement_line_id.mapped("finsync_match_pending")):
+            self.message += " " + self.env._("The lines are being matched by a background job.")
+            return action
         matched = transactions.filtered(
             lambda tx: tx.state == "reconciled" and tx.match_mode == "auto"
         )

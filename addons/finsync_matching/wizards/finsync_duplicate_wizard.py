@@ -97,5 +97,5 @@ class FinsyncDuplicateWizard(models.TransientModel):
         )
         for transaction in transactions:
             transaction.message_post(body=reason)
-        st_line.unlink()
+        self.env["finsync.ledger"]._remove_statement_lines(st_line)
         return self._done(reason)

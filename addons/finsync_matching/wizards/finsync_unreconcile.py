@@ -30,9 +30,9 @@ class FinsyncUnreconcile(models.TransientModel):
                 )
             )
         with_lines = transactions.filtered("statement_line_id")
-        with_lines.statement_line_id.with_context(
+        self.env["finsync.ledger"].with_context(
             finsync_undo_reason=self.reason
-        ).action_undo_reconciliation()
+        )._undo_reconciliation(with_lines.statement_line_id)
         # Reconciled outside a bank statement (no ledger line to undo here).
         (transactions - with_lines)._undo_match(self.reason)
         return {"type": "ir.actions.act_window_close"}

@@ -6,3 +6,4 @@ from . import (
     test_ui_tour,
     test_webhook,
 )
+from . import test_matching_job
