@@ -453,7 +453,7 @@ class FinsyncMatching(models.AbstractModel):
                 )
                 # sudo: matching may run as a connector's technical user; the exception
                 # waits for the request just made.
-                exception.sudo().write({"state": "waiting"})
+                exception.sudo()._set_open_state("waiting")
                 exception.sudo().message_post(body=message)
 
     @api.model
