@@ -6,3 +6,4 @@ from . import test_event_concurrency
 from . import test_exception
 from . import test_security
 from . import test_ui_tour
+from . import test_connector_contract

@@ -14,6 +14,8 @@ _logger = logging.getLogger(__name__)
 RECEIVABLE_PAYABLE = ("asset_receivable", "liability_payable")
 # Lines matched by one job: the open-item index is built once per job.
 MATCHING_CHUNK = 1000
+# The channel of matching jobs (declared in data/queue_job_data.xml).
+MATCHING_CHANNEL = "root.finsync.matching"
 # What an undecided line becomes in the exception queue (see ``_exception_type``).
 MATCHING_EXCEPTION_TYPES = (
     "unmatched",
@@ -98,7 +100,7 @@ class FinsyncMatching(models.AbstractModel):
             chunk = st_lines[start : start + chunk_size]
             jobs.append(
                 self.with_delay(
-                    channel="root.finsync.matching",
+                    channel=MATCHING_CHANNEL,
                     description=self.env._("Match %(count)s bank lines", count=len(chunk)),
                     identity_key=identity_exact,
                 )._match_job(chunk.ids)

@@ -8,3 +8,4 @@ from . import test_ui_writeoff_tour
 from . import test_candidate_ranking
 from . import test_matching_quality
 from . import test_benchmark_dataset
+from . import test_jobs
