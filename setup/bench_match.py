@@ -275,7 +275,7 @@ def load_invoices(env, invoices, clone=None):
 def import_statement(env, lines):
     """The statement lines as FinSync transactions, one CAMT.053 file per currency
     through FinSync's importer (not posted yet). Returns the transactions."""
-    from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
+    from odoo.addons.finsync_testing.tools.generate import Line, StatementSpec, camt053
 
     by_currency = defaultdict(list)
     for row in lines:
@@ -540,7 +540,7 @@ def report(name, seconds, queries, scored, lines, extra=""):
 
 
 def bench_match(args):
-    from odoo.addons.finsync_matching.engine.benchmark import (
+    from odoo.addons.finsync_testing.tools.benchmark import (
         generate,
         read_dataset,
         score,

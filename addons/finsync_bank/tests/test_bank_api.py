@@ -6,10 +6,10 @@ from odoo.exceptions import AccessError
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.finsync_base.tests.common import FinsyncCommon
+from odoo.addons.finsync_testing.tools.bank_api_simulator import BankApiSimulator
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.bank_api import BankApiClient, BankApiError, BankApiTransientError
-from ..tools.bank_api_simulator import BankApiSimulator
 
 
 class SimulatorMixin:

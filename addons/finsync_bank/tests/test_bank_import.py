@@ -4,9 +4,15 @@ from decimal import Decimal
 
 from odoo.tests import tagged
 
+from odoo.addons.finsync_testing.tools.generate import (
+    Line,
+    StatementSpec,
+    camt053,
+    ofx,
+    sample_lines,
+)
 from odoo.addons.queue_job.job import Job
 
-from ..tools.generate import Line, StatementSpec, camt053, ofx, sample_lines
 from .common import IBAN, BankImportCommon
 
 

@@ -1,4 +1,3 @@
-import json
 import logging
 
 from odoo import api, fields, models
@@ -95,34 +94,6 @@ class FinsyncBackend(models.Model):
     def _paypal_technical_user(self):
         """The FinSync accountant PayPal's deliveries are stored and processed as."""
         return self._gateway_technical_user("finsync_paypal.user_finsync_paypal")
-
-    # ------------------------------------------------------------------
-    # Demo
-    # ------------------------------------------------------------------
-    def _load_paypal_demo_data(self):
-        """The simulator's demo story as a pulled page, and the bank line of its payout."""
-        from ..tools.paypal_simulator import demo_simulator
-
-        self.ensure_one()
-        sim = demo_simulator()
-        page = {
-            "transaction_details": sim.transactions,
-            "page": 1,
-            "total_pages": 1,
-            "total_items": len(sim.transactions),
-        }
-        self._connector().store(
-            [
-                {
-                    "event_type": "transactions",
-                    "name": "demo transactions",
-                    "payload": json.dumps(page),
-                }
-            ]
-        )
-        settlement = self.env["finsync.settlement"].search([("backend_id", "=", self.id)], limit=1)
-        self._gateway_demo_bank_line(settlement, f"PAYPAL TRANSFER {settlement.name}")
-        return True
 
     # ------------------------------------------------------------------
     # Balances

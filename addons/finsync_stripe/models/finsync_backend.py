@@ -1,4 +1,3 @@
-import json
 import logging
 
 from odoo import fields, models
@@ -61,35 +60,3 @@ class FinsyncBackend(models.Model):
     def _stripe_technical_user(self):
         """The FinSync accountant Stripe's deliveries are stored and processed as."""
         return self._gateway_technical_user("finsync_stripe.user_finsync_stripe")
-
-    def _load_stripe_demo_data(self):
-        """The simulator's demo story as webhook events, and the bank line of its first payout."""
-        from ..tools.stripe_simulator import demo_simulator
-
-        self.ensure_one()
-        backend = self.with_context(finsync_stripe_reads_payouts=True)
-        sim = demo_simulator()
-        events = backend.env["finsync.event"]._ingest(
-            backend,
-            [
-                {
-                    "payload": json.dumps(event),
-                    "external_id": event["id"],
-                    "event_type": event["type"],
-                    "name": f"{event['type']} {event['id']}",
-                    "signature_state": "valid",
-                }
-                for event in sim.events()
-            ],
-        )
-        events._process()
-        settlements = self.env["finsync.settlement"].search([("backend_id", "=", self.id)])
-        for settlement in settlements:
-            page = sim._list(
-                {"payout": [settlement.name], "limit": ["100"], "expand[]": ["data.source"]}
-            )
-            settlement._link_page(page)
-        settlements._check_totals()
-        paid = settlements.filtered(lambda s: s.gateway_status == "paid")[:1]
-        self._gateway_demo_bank_line(paid, f"STRIPE PAYOUT {paid.name}")
-        return True

@@ -5,11 +5,11 @@ import requests
 from odoo.exceptions import AccessError
 from odoo.tests import BaseCase, tagged
 
+from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
 from ..adapters.stripe_api import API_VERSION, StripeApiError, StripeClient, StripeTransientError
-from ..tools.stripe_simulator import StripeSimulator
 from .common import API_KEY, StripeCommon
 
 
