@@ -61,7 +61,7 @@ def make_journal(env, label, currency):
 
 
 def generate(kind, number, currency, lines):
-    from odoo.addons.finsync_bank.tools.generate import StatementSpec, camt053, ofx, sample_lines
+    from odoo.addons.finsync_testing.tools.generate import StatementSpec, camt053, ofx, sample_lines
 
     spec = StatementSpec(
         account=number,

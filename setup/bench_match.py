@@ -2,7 +2,7 @@
 
 ``setup/bench match [--lines N] [--dataset DIR] [--jobs] [--profile FILE] [--[no-]clone]``
 
-1. The data set: generated (``engine/benchmark.py``: N statement lines, about N
+1. The data set: generated (``finsync_testing/tools/benchmark.py``: N statement lines, about N
    open invoices of about N/20 partners, labelled) and written as CSV into a
    directory it prints, or read from ``--dataset DIR`` (``invoices.csv``,
    ``statement.csv``; the ``expected`` column is never read by matching).
@@ -275,7 +275,7 @@ def load_invoices(env, invoices, clone=None):
 def import_statement(env, lines):
     """The statement lines as FinSync transactions, one CAMT.053 file per currency
     through FinSync's importer (not posted yet). Returns the transactions."""
-    from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
+    from odoo.addons.finsync_testing.tools.generate import Line, StatementSpec, camt053
 
     by_currency = defaultdict(list)
     for row in lines:
@@ -542,7 +542,7 @@ def report(name, seconds, queries, scored, lines, extra=""):
 
 
 def bench_match(args):
-    from odoo.addons.finsync_matching.engine.benchmark import (
+    from odoo.addons.finsync_testing.tools.benchmark import (
         generate,
         read_dataset,
         score,

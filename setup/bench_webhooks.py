@@ -45,10 +45,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 # The repository's addons join the odoo.addons namespace, as Odoo's addons path
-# does: the signature and the simulator are imported from finsync_stripe itself.
+# does: the signature from finsync_stripe, the simulator from finsync_testing.
 odoo.addons.__path__.append(str(REPO_ROOT / "addons"))
 from odoo.addons.finsync_stripe.adapters.stripe_signature import header_for  # noqa: E402
-from odoo.addons.finsync_stripe.tools.stripe_simulator import StripeSimulator  # noqa: E402
+from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator  # noqa: E402
 
 
 def free_port():

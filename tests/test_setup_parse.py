@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from odoo.addons.finsync_bank.parsers.base import TRANSACTION_KEYS
-from odoo.addons.finsync_bank.tools.generate import StatementSpec, camt053, sample_lines
+from odoo.addons.finsync_testing.tools.generate import StatementSpec, camt053, sample_lines
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"

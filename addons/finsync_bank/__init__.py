@@ -1,2 +1,3 @@
+from . import components
 from . import models
 from . import wizards

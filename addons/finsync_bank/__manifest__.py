@@ -13,7 +13,6 @@
         "security/ir.model.access.csv",
         "security/finsync_bank_rules.xml",
         "data/finsync_bank_data.xml",
-        "data/ir_cron_data.xml",
         "views/finsync_backend_views.xml",
         "wizards/finsync_bank_import_views.xml",
         "views/finsync_bank_profile_views.xml",

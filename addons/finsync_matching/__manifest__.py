@@ -11,6 +11,7 @@
         "security/ir.model.access.csv",
         "security/finsync_matching_rules.xml",
         "security/finsync_writeoff_rules.xml",
+        "data/queue_job_data.xml",
         "data/finsync_match_rule_data.xml",
         "data/queue_job_data.xml",
         "data/finsync_exception_wizard_data.xml",

@@ -13,7 +13,6 @@
         "security/finsync_paypal_security.xml",
         "security/ir.model.access.csv",
         "data/finsync_paypal_data.xml",
-        "data/ir_cron_data.xml",
         "views/finsync_backend_views.xml",
         "wizards/finsync_paypal_import_views.xml",
         "views/finsync_paypal_menus.xml",

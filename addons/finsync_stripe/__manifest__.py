@@ -12,7 +12,6 @@
     "data": [
         "security/finsync_stripe_security.xml",
         "data/finsync_stripe_data.xml",
-        "data/ir_cron_data.xml",
         "views/finsync_backend_views.xml",
         "views/finsync_transaction_views.xml",
     ],

@@ -1,7 +1,7 @@
 """Client of an Open Banking / PSD2-shaped account-information API.
 
 Contract of the API (the shape most PSD2 aggregators share; the local
-simulator in ``tools.bank_api_simulator`` serves the same):
+simulator in ``finsync_testing/tools/bank_api_simulator.py`` serves the same):
 
 - ``POST /oauth/token`` (HTTP Basic client id/secret, ``grant_type=client_credentials``)
   -> ``{"access_token", "token_type": "Bearer", "expires_in"}``

@@ -1,5 +1,4 @@
 from . import finsync_backend
-from . import finsync_backend_bank_api
 from . import finsync_bank_profile
 from . import account_bank_statement_line
 from . import account_journal

@@ -4,6 +4,8 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.job import identity_exact
 
+from ..components.bank_connectors import BANK_CHANNEL
+
 _logger = logging.getLogger(__name__)
 
 # Lines posted by one job: big enough to amortise the job, small enough to
@@ -58,7 +60,7 @@ class FinsyncTransaction(models.Model):
             chunk = to_post[start : start + chunk_size]
             jobs.append(
                 chunk.with_delay(
-                    channel="root.finsync.bank",
+                    channel=BANK_CHANNEL,
                     description=self.env._(
                         "Post %(count)s bank lines to %(statement)s",
                         count=len(chunk),

@@ -3,13 +3,14 @@ from unittest.mock import Mock, patch
 
 import requests
 
+from odoo.exceptions import AccessError
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.finsync_base.tests.common import FinsyncCommon
+from odoo.addons.finsync_testing.tools.bank_api_simulator import BankApiSimulator
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.bank_api import BankApiClient, BankApiError, BankApiTransientError
-from ..tools.bank_api_simulator import BankApiSimulator
 
 
 class SimulatorMixin:
@@ -108,7 +109,7 @@ class TestBankApiPull(SimulatorMixin, FinsyncCommon):
         return self.env["finsync.transaction"].search([("backend_id", "=", self.api_backend.id)])
 
     def _pull(self):
-        return self.api_backend._pull_bank_api()
+        return self.api_backend._pull_job()
 
     def test_pull_is_incremental_and_idempotent(self):
         self.sim.add_transactions("acc-1", 45)
@@ -202,17 +203,50 @@ class TestBankApiPull(SimulatorMixin, FinsyncCommon):
             self.assertNotIn(value, output)
         self.assertNotIn(base64.b64encode(f"cid-private-42:{secret}".encode()).decode(), output)
 
-    def test_pull_is_queued_on_the_bank_channel(self):
-        self.api_backend.action_pull_now()
-        job = (
+    def test_scheduled_pull_is_queued_once_on_the_bank_channel(self):
+        self.api_backend.sync_policy = "scheduled"
+        self.env["finsync.backend"]._cron_pull_due()
+        self.env["finsync.backend"]._cron_pull_due()
+        [job] = (
             self.env["queue.job"]
             .sudo()
-            .search(
-                [("method_name", "=", "_pull_bank_api"), ("model_name", "=", "finsync.backend")]
-            )
+            .search([("method_name", "=", "_pull_job"), ("model_name", "=", "finsync.backend")])
+            .filtered(lambda job: job.records == self.api_backend)
         )
+        self.assertEqual(job.method_name, "_pull_job")
         self.assertEqual(job.channel, "root.finsync.bank")
-        self.assertEqual(job.records, self.api_backend)
+        self.assertTrue(job.identity_key, "one pull of a connector at a time")
+        channels = self.env["queue.job.channel"].sudo().search([]).mapped("complete_name")
+        self.assertIn(job.channel, channels, "the bank channel is declared")
+
+    def test_pull_now_says_what_happened(self):
+        self.sim.add_transactions("acc-1", 3)
+        action = self.api_backend.action_pull_now()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertIn("3 new, 0 already known", action["params"]["message"])
+        self.assertEqual(len(self._transactions()), 3, "pulled in the request")
+        self.assertEqual((self.api_backend.last_pull_new, self.api_backend.last_pull_known), (3, 0))
+        action = self.api_backend.action_pull_now()
+        self.assertIn("nothing new since", action["params"]["message"])
+        last_run = self.api_backend.last_pull_date
+        self.assertEqual((self.api_backend.last_pull_new, self.api_backend.last_pull_known), (0, 0))
+        self.api_backend.sudo().client_secret = "wrong"
+        action = self.api_backend.action_pull_now()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("POST /oauth/token: HTTP 401", action["params"]["message"])
+        self.assertNotIn("wrong", action["params"]["message"])
+        self.assertEqual(self.api_backend.last_pull_date, last_run, "a failed run counts nothing")
+
+    def test_pull_now_needs_the_accountant_group(self):
+        self.sim.add_transactions("acc-1", 3)
+        for context in ({}, {"finsync_pull": True, "active_test": False}):
+            with self.assertRaises(AccessError):
+                self.api_backend.with_user(self.user_user).with_context(**context).action_pull_now()
+        self.assertFalse(self._transactions())
+        events = self.env["finsync.event"].search([("backend_id", "=", self.api_backend.id)])
+        self.assertFalse(events)
+        self.assertFalse(self.api_backend.last_pull_date)
 
     def test_pulled_lines_are_posted_to_the_journal_of_their_account(self):
         journal = self.env["account.journal"].create(

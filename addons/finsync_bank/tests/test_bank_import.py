@@ -5,9 +5,15 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from odoo.addons.finsync_testing.tools.generate import (
+    Line,
+    StatementSpec,
+    camt053,
+    ofx,
+    sample_lines,
+)
 from odoo.addons.queue_job.job import Job
 
-from ..tools.generate import Line, StatementSpec, camt053, ofx, sample_lines
 from .common import IBAN, BankImportCommon
 
 

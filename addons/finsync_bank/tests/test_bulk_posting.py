@@ -10,11 +10,11 @@ from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.finsync_testing.tools.generate import StatementSpec, camt053, sample_lines
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..models import finsync_transaction as transaction_module
 from ..models.statement_line_bulk import FinsyncStatementLineBulk
-from ..tools.generate import StatementSpec, camt053, sample_lines
 from .common import IBAN, BankImportCommon
 
 # Dates over a year end, out of order: two sequence periods, names by date.

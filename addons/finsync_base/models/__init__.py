@@ -1,4 +1,5 @@
 from . import finsync_backend
+from . import finsync_backend_pull
 from . import finsync_event
 from . import finsync_event_jobs
 from . import finsync_transaction

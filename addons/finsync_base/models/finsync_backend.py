@@ -8,6 +8,8 @@ from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..components.connector import connector_class
+
 _logger = logging.getLogger(__name__)
 
 # Read through ``_get_secret`` only; fields restricted to Settings (base.group_system).
@@ -246,10 +248,18 @@ class FinsyncBackend(models.Model):
     # ------------------------------------------------------------------
     # Inbox jobs: the events of a delivery storm processed together
     # ------------------------------------------------------------------
-    def _processing_channel(self):
-        """The job channel of this connector's events (``root.finsync.<type>``)."""
+    def _connector_class(self):
+        return connector_class(self.backend_type)
+
+    def _connector(self):
+        """This connector's type class (``components/connector.py``), bound to it."""
         self.ensure_one()
-        return f"root.finsync.{self.backend_type}"
+        return self._connector_class()(self)
+
+    def _processing_channel(self):
+        """The job channel of this connector's pulls and events, declared by its type."""
+        self.ensure_one()
+        return self._connector_class().channel
 
     def _inbox_identity(self):
         self.ensure_one()

@@ -408,17 +408,9 @@ class FinsyncEvent(models.Model):
         return self.env._("%(count)s events processed", count=len(done))
 
     def _process_payload(self):
-        """Dispatch to ``_process_payload_<backend type>``; connectors add theirs."""
+        """Book the payload with the connector type's mapper (``Connector.process``)."""
         self.ensure_one()
-        method = getattr(self, f"_process_payload_{self.backend_id.backend_type}", None)
-        if method is None:
-            raise UserError(
-                self.env._(
-                    "No processor for connectors of type %(type)s.",
-                    type=self.backend_id.backend_type,
-                )
-            )
-        return method()
+        return self.backend_id._connector().process(self)
 
     def _process_payload_generic(self):
         try:

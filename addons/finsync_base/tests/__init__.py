@@ -8,3 +8,4 @@ from . import test_security
 from . import test_ui_tour
 from . import test_record_controls
 from . import test_backend_endpoint
+from . import test_connector_contract

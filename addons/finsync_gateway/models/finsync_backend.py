@@ -79,27 +79,10 @@ class FinsyncBackend(models.Model):
     # ------------------------------------------------------------------
     # Gateway connectors
     # ------------------------------------------------------------------
-    @api.model
-    def _gateway_types(self):
-        """Connector types that are payment gateways (each gateway addon adds its own)."""
-        return []
-
     @api.depends("backend_type")
     def _compute_is_payment_gateway(self):
-        gateways = set(self._gateway_types())
         for backend in self:
-            backend.is_payment_gateway = backend.backend_type in gateways
-
-    @api.model
-    def _gateway_due_for_pull(self, backend_type):
-        """Scheduled connectors of ``backend_type`` whose pull interval has passed."""
-        now = fields.Datetime.now()
-        return self.search(
-            [("backend_type", "=", backend_type), ("sync_policy", "=", "scheduled")]
-        ).filtered(
-            lambda b: not b.last_sync_date
-            or (now - b.last_sync_date).total_seconds() >= b.sync_interval_minutes * 60
-        )
+            backend.is_payment_gateway = backend._connector_class().payment_gateway
 
     def _compute_settlement_count(self):
         counts = dict(
@@ -125,7 +108,7 @@ class FinsyncBackend(models.Model):
     def _gateway_journal_prefix(self):
         """First letter of the clearing journals' codes (S for Stripe, P for PayPal...)."""
         self.ensure_one()
-        return (self.backend_type or "G")[:1].upper()
+        return self._connector_class().label[:1].upper()
 
     def _gateway_journal(self, currency):
         """The clearing journal of ``currency``, created with the first balance in it.
@@ -214,7 +197,7 @@ class FinsyncBackend(models.Model):
         the first expense account for fees, the fee account for disputes, the company's
         liquidity transfer account for money in transit."""
         self.ensure_one()
-        if self.backend_type not in self._gateway_types():
+        if not self.is_payment_gateway:
             raise UserError(
                 self.env._(
                     "Connector %(name)s (%(type)s) is not a payment gateway.",
@@ -289,22 +272,6 @@ class FinsyncBackend(models.Model):
             user.write({"company_ids": [fields.Command.link(self.company_id.id)]})
         return user
 
-    def _gateway_pull_failed(self, message, gateway):
-        """Mark the connector failing and open a ``sync_failed`` exception naming it."""
-        self._mark_sync_failure(message)
-        self.env["finsync.exception"]._open_for_records(
-            "sync_failed",
-            self,
-            lambda backend: {
-                "name": self.env._(
-                    "%(gateway)s refused the pull of %(name)s", gateway=gateway, name=backend.name
-                ),
-                "description": message,
-                "backend_id": backend.id,
-            },
-        )
-        return message
-
     def _mark_sync_success(self):
         """Healthy gateway connectors are marked at most once a minute.
 
@@ -312,9 +279,8 @@ class FinsyncBackend(models.Model):
         time would make concurrent jobs collide on it (and retry) for nothing.
         """
         recent = fields.Datetime.subtract(fields.Datetime.now(), minutes=1)
-        gateways = set(self._gateway_types())
         fresh = self.filtered(
-            lambda b: b.backend_type in gateways
+            lambda b: b.is_payment_gateway
             and b.health == "ok"
             and not b.last_error
             and b.last_sync_date

@@ -304,7 +304,9 @@ class FinsyncSettlement(models.Model):
                 lambda s: s.name.upper() in label
                 or (s.bank_reference and s.bank_reference.upper() in label)
             )
-            fitting = named or fitting.filtered(lambda s: s.backend_type.upper() in label)
+            fitting = named or fitting.filtered(
+                lambda s: s.backend_id._connector_class().label.upper() in label
+            )
         return fitting if len(fitting) == 1 else self.browse()
 
     def _mark_paid(self, line):

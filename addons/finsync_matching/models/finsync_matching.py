@@ -17,6 +17,8 @@ RECEIVABLE_PAYABLE = ("asset_receivable", "liability_payable")
 MATCHING_CHUNK = 1000
 # Lines one journal matching job takes; it queues the next job for the rest.
 MATCHING_JOB_LINES = 10 * MATCHING_CHUNK
+# The channel of matching jobs (declared in data/queue_job_data.xml).
+MATCHING_CHANNEL = "root.finsync.matching"
 # What an undecided line becomes in the exception queue (see ``_exception_type``).
 MATCHING_EXCEPTION_TYPES = (
     "unmatched",
@@ -108,7 +110,7 @@ class FinsyncMatching(models.AbstractModel):
         """Queue one matching job per journal; one already waiting takes the new lines."""
         return [
             self.with_delay(
-                channel="root.finsync.matching",
+                channel=MATCHING_CHANNEL,
                 description=self.env._("Match the new lines of %(journal)s", journal=journal.name),
                 identity_key=f"finsync-match-journal-{journal.id}",
             )._match_journal_job(journal)
@@ -173,7 +175,7 @@ class FinsyncMatching(models.AbstractModel):
             chunk = st_lines[start : start + chunk_size]
             jobs.append(
                 self.with_delay(
-                    channel="root.finsync.matching",
+                    channel=MATCHING_CHANNEL,
                     description=self.env._("Match %(count)s bank lines", count=len(chunk)),
                     identity_key=identity_exact,
                 )._match_job(chunk.ids)

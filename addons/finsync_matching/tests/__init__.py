@@ -11,3 +11,4 @@ from . import test_benchmark_dataset
 from . import test_transaction_controls
 from . import test_writeoff_controls
 from . import test_matching_jobs
+from . import test_jobs

@@ -8,8 +8,7 @@ from unittest import SkipTest
 from odoo.tests import tagged
 
 from odoo.addons.finsync_base.tests.common import FinsyncCommon
-
-from ..engine.benchmark import read_dataset, score, write_matches
+from odoo.addons.finsync_testing.tools.benchmark import read_dataset, score, write_matches
 
 FIXTURE = Path(__file__).parent / "data" / "match_fixture"
 BENCH = Path(__file__).resolve().parents[3] / "setup" / "bench_match.py"

@@ -5,7 +5,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from odoo.addons.finsync_bank.tests.common import IBAN
-from odoo.addons.finsync_bank.tools.generate import StatementSpec, camt053
+from odoo.addons.finsync_testing.tools.generate import StatementSpec, camt053
 from odoo.addons.queue_job.job import Job
 
 from ..models import finsync_matching as matching_module

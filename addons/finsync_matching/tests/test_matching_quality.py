@@ -3,9 +3,9 @@ from decimal import Decimal
 
 from odoo.tests import tagged
 
-from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
+from odoo.addons.finsync_testing.tools.benchmark import rf_reference
+from odoo.addons.finsync_testing.tools.generate import Line, StatementSpec, camt053
 
-from ..engine.benchmark import rf_reference
 from .test_reconcile import ReconcileCommon
 
 CUSTOMER_IBAN = "NL44RABO0123456789"

@@ -8,7 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from odoo.addons.finsync_bank.tests.common import IBAN
-from odoo.addons.finsync_bank.tools.generate import StatementSpec, camt053
+from odoo.addons.finsync_testing.tools.generate import StatementSpec, camt053
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from .test_reconcile import ReconcileCommon

@@ -4,7 +4,7 @@ from decimal import Decimal
 from odoo.tests import tagged
 
 from odoo.addons.finsync_bank.tests.common import IBAN, BankImportCommon
-from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
+from odoo.addons.finsync_testing.tools.generate import Line, StatementSpec, camt053
 
 
 class ReconcileCommon(BankImportCommon):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from odoo.addons.finsync_bank.tools.generate import Line, StatementSpec, camt053
+from odoo.addons.finsync_testing.tools.generate import Line, StatementSpec, camt053
 
 IBAN = "NL91ABNA0417164300"
 

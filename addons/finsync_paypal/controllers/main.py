@@ -85,11 +85,12 @@ class PayPalWebhookController(http.Controller, WebhookEndpoint):
             return answer(503, error="verification unavailable")
         except PayPalApiError as err:
             # Our credentials or PayPal's refusal: nothing stored, PayPal redelivers
-            # once the connector is fixed.
+            # once the connector is fixed. Counted, never a health change: anyone
+            # can send this request (pulls and processing set the health).
             _logger.warning(
                 "FinSync PayPal webhook for backend %s: verification refused (%s)", backend.id, err
             )
-            backend._mark_sync_failure(str(err))
+            backend._gateway_count_rejection("PayPal refused the verification request")
             return answer(503, error="verification unavailable")
         except UserError:
             # No client id or secret: PayPal cannot be asked until an admin sets them.

@@ -1,7 +1,7 @@
 from odoo.addons.finsync_gateway.tests.common import GatewayCommon
+from odoo.addons.finsync_testing.tools.paypal_simulator import PayPalSimulator
 
 from ..adapters.paypal_api import SHARED_TOKENS
-from ..tools.paypal_simulator import PayPalSimulator
 
 CLIENT_ID = "finsync-paypal-tests"
 CLIENT_SECRET = "finsync-paypal-tests-secret"

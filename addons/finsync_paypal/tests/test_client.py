@@ -8,6 +8,8 @@ import requests
 
 from odoo.tests import BaseCase, tagged
 
+from odoo.addons.finsync_testing.tools.paypal_simulator import PayPalSimulator
+
 from ..adapters.paypal_api import (
     MAX_WINDOW,
     PayPalApiError,
@@ -18,7 +20,6 @@ from ..adapters.paypal_api import (
     check_transmission,
     windows,
 )
-from ..tools.paypal_simulator import PayPalSimulator
 
 UTC = datetime.UTC
 CLIENT_ID = "finsync-test-client"

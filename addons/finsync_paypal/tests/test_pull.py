@@ -5,10 +5,10 @@ from freezegun import freeze_time
 
 from odoo.tests import tagged
 
+from odoo.addons.finsync_testing.tools.paypal_simulator import demo_simulator
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.paypal_api import PayPalClient
-from ..tools.paypal_simulator import demo_simulator
 from .common import CLIENT_ID, CLIENT_SECRET, PayPalCommon
 
 NOW = "2026-03-31 12:00:00"
@@ -42,7 +42,7 @@ class TestPayPalPull(PayPalCommon):
         told = self.transactions()
         self.assertEqual(len(told), len(sim.transactions))
         for _pull in range(2):
-            self.paypal._pull_paypal()
+            self.paypal._pull_job()
             self.assertEqual(self.paypal.health, "ok", self.paypal.last_error)
             self.assertEqual(self.transactions(), told, "no new transactions")
 
@@ -52,7 +52,7 @@ class TestPayPalPull(PayPalCommon):
         for index in range(30):
             self.sim.add_payment(f"{20 + index}.00", self.code, invoice=f"PP-{index}")
         with patch.object(PayPalClient, "__init__", _small_pages(PayPalClient.__init__)):
-            self.paypal._pull_paypal()
+            self.paypal._pull_job()
         searches = self._searches()
         starts = sorted({q["start_date"][0] for q in searches})
         self.assertEqual(len(starts), 2, "60 days in two windows of at most 31")
@@ -62,7 +62,7 @@ class TestPayPalPull(PayPalCommon):
         self.assertEqual(str(self.paypal.paypal_watermark), NOW)
         self.sim.refresh_lag = datetime.timedelta(hours=2)
         with freeze_time("2026-04-01 12:00:00"):
-            self.paypal._pull_paypal()
+            self.paypal._pull_job()
         self.assertEqual(
             str(self.paypal.paypal_watermark), "2026-04-01 10:00:00", "as far as PayPal had data"
         )
@@ -74,12 +74,12 @@ class TestPayPalPull(PayPalCommon):
     @freeze_time(NOW)
     def test_next_pull_starts_at_the_watermark_less_the_look_back(self):
         self.sim.add_payment("10.00", self.code)
-        self.paypal._pull_paypal()
+        self.paypal._pull_job()
         before = len(self._searches())
         self.assertEqual(self.paypal.paypal_lookback_hours, 3)
         self.paypal.paypal_lookback_hours = 24
         with freeze_time("2026-04-02 12:00:00"):
-            self.paypal._pull_paypal()
+            self.paypal._pull_job()
         [query] = self._searches()[before:]
         self.assertEqual(query["start_date"], ["2026-03-30T12:00:00Z"])
         self.assertEqual(query["end_date"], ["2026-04-02T12:00:00Z"])
@@ -88,14 +88,14 @@ class TestPayPalPull(PayPalCommon):
     @freeze_time(NOW)
     def test_pending_payment_is_booked_when_it_completes(self):
         payment = self.sim.add_payment("80.00", self.code, status="P")
-        self.paypal._pull_paypal()
+        self.paypal._pull_job()
         tx = self.transactions()
         self.assertEqual((tx.state, bool(tx.statement_line_id)), ("acknowledged", False))
         self.assertEqual(len(self.journal_total()[1]), 0, "not in the balance yet")
         payment["transaction_info"]["transaction_status"] = "S"
         # Days later: the payment's day is long before the next pull's range.
         with freeze_time("2026-04-06 12:00:00"):
-            self.paypal._pull_paypal()
+            self.paypal._pull_job()
         by_id = [q for q in self._searches() if q.get("transaction_id")]
         self.assertEqual(by_id[-1]["transaction_id"], [tx.external_id], "asked by id")
         self.assertEqual(tx.state, "settled")
@@ -114,13 +114,13 @@ class TestPayPalPull(PayPalCommon):
             self.assertRaises(RetryableJobError),
             self.env.cr.savepoint(),  # the job's transaction rolls back
         ):
-            self.paypal._pull_paypal()
+            self.paypal._pull_job()
         self.assertFalse(self.transactions())
         self.assertFalse(self.paypal.paypal_watermark)
         self.sim._faults.clear()
-        self.paypal._pull_paypal()
+        self.paypal._pull_job()
         self.assertEqual(len(self.transactions()), 25)
-        self.paypal._pull_paypal()
+        self.paypal._pull_job()
         self.assertEqual(len(self.transactions()), 25, "nothing lost, nothing doubled")
         self.assertEqual(len(self.journal_total()[1]), 50)
 
@@ -129,16 +129,16 @@ class TestPayPalPull(PayPalCommon):
         self.sim.add_payment("12.00", self.code)
         self.sim.throttle_next(1, retry_after=0, path_part="/reporting/transactions")
         self.sim.token_ttl = 1
-        self.paypal._pull_paypal()
+        self.paypal._pull_job()
         self.assertEqual(len(self.transactions()), 1)
         self.sim.expire_tokens()
-        self.paypal._pull_paypal()
+        self.paypal._pull_job()
         self.assertEqual(self.paypal.health, "ok")
 
     @freeze_time(NOW)
     def test_refused_credentials_open_an_exception(self):
         self.paypal.sudo().client_secret = "revoked-secret"
-        self.paypal._pull_paypal()
+        self.paypal._pull_job()
         self.assertEqual(self.paypal.health, "error")
         exception = self.env["finsync.exception"].search(
             [("backend_id", "=", self.paypal.id), ("exception_type", "=", "sync_failed")]
@@ -147,18 +147,18 @@ class TestPayPalPull(PayPalCommon):
         self.assertIn("POST /v1/oauth2/token: HTTP 401", exception.description)
         self.assertNotIn("revoked-secret", exception.description)
 
-    def test_pull_is_queued_on_the_paypal_channel(self):
-        self.paypal.action_pull_now()
+    def test_scheduled_pull_is_queued_once_on_the_paypal_channel(self):
         self.paypal.write({"sync_policy": "scheduled"})
-        self.env["finsync.backend"]._cron_pull_paypal()
+        self.env["finsync.backend"]._cron_pull_due()
+        self.env["finsync.backend"]._cron_pull_due()
         jobs = (
             self.env["queue.job"]
             .sudo()
-            .search([("method_name", "=", "_pull_paypal"), ("model_name", "=", "finsync.backend")])
+            .search([("method_name", "=", "_pull_job"), ("model_name", "=", "finsync.backend")])
+            .filtered(lambda job: job.records == self.paypal)
         )
         self.assertEqual(len(jobs), 1, "the same pull is not queued twice")
         self.assertEqual(jobs.channel, "root.finsync.paypal")
-        self.assertEqual(jobs.records, self.paypal)
 
 
 def _small_pages(init):

@@ -192,3 +192,14 @@ class TestPayPalWebhook(PayPalCommon, HttpCase):
         self.assertEqual(self._post(body=b'{"event_type": "X"}').status_code, 400)
         self.assertFalse(self._events())
         self.assertEqual(WEBHOOK_ID, self.paypal.sudo().webhook_secret)
+
+    def test_refused_verification_never_changes_health(self):
+        self.paypal.write({"health": "ok"})
+        self.paypal.sudo().client_secret = "wrong"
+        before = self.paypal.webhook_rejected_count
+        response = self._post()
+        self.assertEqual(response.status_code, 503)
+        self.paypal.invalidate_recordset()
+        self.assertEqual(self.paypal.health, "ok", "an anonymous request changes no health")
+        self.assertEqual(self.paypal.webhook_rejected_count, before + 1)
+        self.assertFalse(self._events())

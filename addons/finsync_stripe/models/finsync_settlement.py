@@ -5,6 +5,7 @@ from odoo.addons.queue_job.job import identity_exact
 
 from ..adapters.stripe_api import StripeApiError, StripeTransientError
 from ..adapters.stripe_mapper import map_balance_transaction
+from ..components.stripe_connector import STRIPE_CHANNEL
 
 
 class FinsyncSettlement(models.Model):
@@ -102,7 +103,7 @@ class FinsyncSettlement(models.Model):
     def _enqueue_composition(self):
         for settlement in self:
             settlement.with_delay(
-                channel="root.finsync.stripe",
+                channel=STRIPE_CHANNEL,
                 description=self.env._(
                     "Read the transactions of payout %(name)s", name=settlement.name
                 ),
@@ -118,13 +119,14 @@ class FinsyncSettlement(models.Model):
         """
         todo = self.filtered(lambda s: not s.composition_loaded)
         for backend in todo.backend_id:
+            connector = backend._connector()
             try:
-                client = backend._stripe_client()
+                client = connector.client()
                 todo.filtered(lambda s, b=backend: s.backend_id == b)._load_composition(client)
             except StripeTransientError as err:
                 raise RetryableJobError(str(err), seconds=int(err.retry_after or 60)) from err
             except StripeApiError as err:
-                return backend._stripe_pull_failed(str(err))
+                return backend._pull_failed(connector, str(err))
         return self.env._("%(count)s payouts read", count=len(todo))
 
     def _link_page(self, page):
@@ -133,7 +135,7 @@ class FinsyncSettlement(models.Model):
         if not page.get("data"):
             self.composition_loaded = True
             return
-        self.backend_id._stripe_store_page(page, "payout_transactions")
+        self.backend_id._connector().store_page(page, "payout_transactions")
         external_ids = [map_balance_transaction(bt)["external_id"] for bt in page["data"]]
         self.env["finsync.transaction"].search(
             [

@@ -1,6 +1,5 @@
 from odoo.addons.finsync_gateway.tests.common import GatewayCommon
-
-from ..tools.stripe_simulator import StripeSimulator
+from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator
 
 API_KEY = "sk_test_finsync_tests"
 SECRET = "whsec_finsync_tests"

@@ -4,7 +4,8 @@ import random
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from ..tools.stripe_simulator import StripeSimulator
+from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator
+
 from .common import API_KEY, StripeCommon
 
 

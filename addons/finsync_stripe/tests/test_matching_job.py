@@ -2,9 +2,9 @@ import json
 
 from odoo.tests import tagged
 
+from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator
 from odoo.addons.queue_job.job import Job
 
-from ..tools.stripe_simulator import StripeSimulator
 from .common import API_KEY, StripeCommon
 
 

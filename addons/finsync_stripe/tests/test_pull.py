@@ -2,13 +2,14 @@ from unittest.mock import Mock, patch
 
 import requests
 
+from odoo.exceptions import AccessError
 from odoo.tests import BaseCase, tagged
 
+from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
 from ..adapters.stripe_api import API_VERSION, StripeApiError, StripeClient, StripeTransientError
-from ..tools.stripe_simulator import StripeSimulator
 from .common import API_KEY, StripeCommon
 
 
@@ -93,21 +94,21 @@ class TestStripePull(StripeCommon):
     def test_pull_is_incremental_and_idempotent(self):
         for index in range(130):
             self.sim.add_charge(1000 + index, self.code)
-        self.stripe._pull_stripe()
+        self.stripe._pull_job()
         self.assertEqual(len(self.transactions(kind="charge")), 130)
         self.assertEqual(len(self.journal_total()[1]), 260, "gross and fee of each charge")
         watermark = self.stripe.stripe_watermark
         self.assertEqual(watermark, self.sim.balance_transactions[-1]["created"])
         self.assertEqual(self.stripe.health, "ok")
         requests_before = len(self.sim.requests)
-        self.stripe._pull_stripe()
+        self.stripe._pull_job()
         self.assertEqual(len(self.sim.requests) - requests_before, 1, "only from the watermark")
         self.assertEqual(
             self.sim.requests[-1][2]["created[gte]"], [str(watermark)], "resumes at the watermark"
         )
         self.assertEqual(len(self.journal_total()[1]), 260, "nothing booked twice")
         self.sim.add_refund(self.sim.balance_transactions[0]["source"], 500)
-        self.stripe._pull_stripe()
+        self.stripe._pull_job()
         self.assertEqual(len(self.transactions(kind="refund")), 1)
         self.assertEqual(len(self.journal_total()[1]), 261)
 
@@ -121,18 +122,18 @@ class TestStripePull(StripeCommon):
             self.assertRaises(RetryableJobError),
             self.env.cr.savepoint(),  # the job's transaction rolls back
         ):
-            self.stripe._pull_stripe()
+            self.stripe._pull_job()
         self.assertFalse(self.transactions())
         self.assertFalse(self.stripe.stripe_watermark)
         self.sim._faults.clear()
-        self.stripe._pull_stripe()
+        self.stripe._pull_job()
         self.assertEqual(len(self.transactions()), 250)
-        self.stripe._pull_stripe()
+        self.stripe._pull_job()
         self.assertEqual(len(self.transactions()), 250, "nothing lost, nothing doubled")
 
     def test_refused_key_opens_an_exception(self):
         self.stripe.sudo().api_key = "sk_test_revoked"
-        self.stripe._pull_stripe()
+        self.stripe._pull_job()
         self.assertEqual(self.stripe.health, "error")
         exception = self.env["finsync.exception"].search(
             [("backend_id", "=", self.stripe.id), ("exception_type", "=", "sync_failed")]
@@ -145,7 +146,7 @@ class TestStripePull(StripeCommon):
         for amount in (10000, 2500, 7000):
             self.sim.add_charge(amount, self.code)
         payout = self.sim.add_payout(self.code)
-        self.stripe._pull_stripe()
+        self.stripe._pull_job()
         settlement = self.env["finsync.settlement"].search([("name", "=", payout["id"])])
         self.assertTrue(settlement.composition_loaded)
         self.assertEqual(settlement.transaction_count, 3)
@@ -158,18 +159,31 @@ class TestStripePull(StripeCommon):
         )
         self.assertEqual(self.currency.compare_amounts(self.journal_total()[0], 0.0), 0)
 
-    def test_pull_is_queued_on_the_stripe_channel(self):
-        self.stripe.action_pull_now()
+    def test_scheduled_pull_is_queued_once_on_the_stripe_channel(self):
         self.stripe.write({"sync_policy": "scheduled"})
-        self.env["finsync.backend"]._cron_pull_stripe()
+        self.env["finsync.backend"]._cron_pull_due()
+        self.env["finsync.backend"]._cron_pull_due()
         jobs = (
             self.env["queue.job"]
             .sudo()
-            .search([("method_name", "=", "_pull_stripe"), ("model_name", "=", "finsync.backend")])
+            .search([("method_name", "=", "_pull_job"), ("model_name", "=", "finsync.backend")])
+            .filtered(lambda job: job.records == self.stripe)
         )
         self.assertEqual(len(jobs), 1, "the same pull is not queued twice")
         self.assertEqual(jobs.channel, "root.finsync.stripe")
-        self.assertEqual(jobs.records, self.stripe)
+
+    def test_access_error_fails_the_job_and_is_not_a_refusal(self):
+        with (
+            patch.object(StripeClient, "balance_transaction_pages", side_effect=AccessError("no")),
+            self.assertRaises(AccessError),
+        ):
+            self.stripe._pull_job()
+        self.assertNotEqual(self.stripe.health, "error")
+        self.assertFalse(
+            self.env["finsync.exception"].search(
+                [("backend_id", "=", self.stripe.id), ("exception_type", "=", "sync_failed")]
+            )
+        )
 
     def test_webhook_payout_reads_its_transactions_in_a_job(self):
         for amount in (10000, 4000):

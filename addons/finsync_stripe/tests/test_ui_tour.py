@@ -1,6 +1,7 @@
 from odoo.tests import HttpCase, tagged
 
-from ..tools.stripe_simulator import StripeSimulator
+from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator
+
 from .common import API_KEY, StripeCommon
 
 

@@ -7,10 +7,10 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import SQL, mute_logger
 
 from odoo.addons.finsync_base.controllers.webhook import WebhookEndpoint
+from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator
 from odoo.addons.queue_job.job import Job
 
 from ..adapters.stripe_signature import header_for
-from ..tools.stripe_simulator import StripeSimulator
 from .common import API_KEY, SECRET, StripeCommon
 
 

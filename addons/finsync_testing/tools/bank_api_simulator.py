@@ -25,7 +25,7 @@ import secrets
 from decimal import Decimal
 from urllib.parse import parse_qs
 
-from odoo.addons.finsync_base.tools.simulator import ApiSimulator
+from .simulator import ApiSimulator
 
 
 class BankApiSimulator(ApiSimulator):

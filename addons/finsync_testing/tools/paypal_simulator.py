@@ -25,7 +25,7 @@ of PayPal's certificate: the signature is an HMAC-SHA256 over
 another webhook id or a forged signature all answer ``FAILURE``. The body is
 checked as the client sent it inside the verification request, byte for byte.
 
-``setup/simulator.py finsync_paypal.tools.paypal_simulator --port 8097`` serves a
+``setup/simulator.py finsync_testing.tools.paypal_simulator --port 8097`` serves a
 demo data set.
 """
 
@@ -42,7 +42,7 @@ from collections import defaultdict
 from decimal import Decimal
 from urllib.parse import parse_qs
 
-from odoo.addons.finsync_base.tools.simulator import ApiSimulator
+from .simulator import ApiSimulator
 
 SIGNING_SECRET = b"finsync-paypal-simulator"  # the simulator's stand-in for PayPal's key
 MAX_RANGE = datetime.timedelta(days=31)

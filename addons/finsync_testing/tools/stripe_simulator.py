@@ -22,7 +22,7 @@ import argparse
 import itertools
 import json
 
-from odoo.addons.finsync_base.tools.simulator import ApiSimulator
+from .simulator import ApiSimulator
 
 FEE_PERCENT = 29  # 2.9 % + 30 cents, Stripe's usual card price
 FEE_FIXED = 30

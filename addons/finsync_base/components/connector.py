@@ -1,0 +1,131 @@
+"""The connector contract: one plain class per connector type, registered by ``backend_type``.
+
+A connector type (bank API, Stripe, PayPal...) is a subclass of ``Connector``
+registered with ``@register("<backend_type>")``. It holds the roles of OCA
+connector, and ``finsync.backend`` runs the flows every type shares by
+calling it (``finsync_base/models/finsync_backend_pull.py``):
+
+- **adapter**: ``client()`` builds the API client from the connector's
+  settings and secrets (read with ``backend._get_secret``); the client makes
+  the remote calls and raises ``transient_errors`` (throttling, outages: the
+  job tries again, after ``err.retry_after`` seconds when the source said so)
+  or ``refusal_errors`` (the source refused: a *sync failed* exception opens,
+  named by the request's method and path, never a secret or a query);
+- **synchronizer**: ``pull(client, watermark)`` reads everything after the
+  watermark, page by page, and hands each page to ``store()``; it returns the
+  new watermark, which the shared flow saves (``save_watermark``) only when
+  the whole pull succeeded;
+- **mapper**: ``process(event)`` turns a stored event's payload into
+  canonical values and books them (each type keeps its pure mapper module);
+- **binder**: ``bind(external_ids)``: external id <-> transaction, unique per
+  connector (SQL unique key on backend and external id).
+
+``channel`` names the queue_job channel of the type's jobs (pulls, event
+processing); it is declared as data by the connector's addon.
+
+A shared model never tests ``backend_type``: when it needs to, the contract
+is missing a hook. A new connector is a new addon: its class, adapter,
+mapper and views.
+"""
+
+from odoo.exceptions import UserError
+
+CONNECTORS = {}
+
+
+def register(backend_type):
+    """Class decorator: the connector class of ``backend_type``."""
+
+    def decorate(cls):
+        cls.backend_type = backend_type
+        CONNECTORS[backend_type] = cls
+        return cls
+
+    return decorate
+
+
+def connector_class(backend_type):
+    """The class registered for ``backend_type`` (the base ``Connector`` when none is)."""
+    return CONNECTORS.get(backend_type, Connector)
+
+
+def connector_channels():
+    """``{backend_type: channel}`` of every registered connector type."""
+    return {backend_type: cls.channel for backend_type, cls in CONNECTORS.items()}
+
+
+class ConnectorSetupError(UserError):
+    """The connector lacks a setting the source needs (URL, credentials): a failed pull."""
+
+
+class Connector:
+    """One connector type: see the module's docstring for the contract."""
+
+    backend_type = None
+    # Name shown in messages ("Stripe refused the pull of ...").
+    label = "FinSync"
+    # The queue_job channel of this type's jobs (declared as data by its addon).
+    channel = "root.finsync"
+    # Adapter exceptions: try again later / the source refused.
+    transient_errors = ()
+    refusal_errors = ()
+    # A payment gateway (finsync_gateway's clearing journals and payouts apply).
+    payment_gateway = False
+
+    def __init__(self, backend):
+        backend.ensure_one()
+        self.backend = backend
+        self.env = backend.env
+        self.items = 0  # records the pulled pages carried (for "N new, M already known")
+
+    # -- synchronizer ------------------------------------------------------------
+    @classmethod
+    def can_pull(cls):
+        return cls.pull is not Connector.pull
+
+    def client(self):
+        """The adapter: an API client built from the connector's settings and secrets."""
+        raise NotImplementedError
+
+    def pull(self, client, watermark):
+        """Store and process every page after ``watermark``; return the new watermark."""
+        raise NotImplementedError
+
+    def watermark(self):
+        return None
+
+    def save_watermark(self, watermark):
+        """Keep ``watermark`` for the next pull (called once the pull succeeded)."""
+
+    def store(self, events, items=0):
+        """Store pulled pages as events (once: a page seen again is a duplicate) and
+        process the new ones now; ``items`` is how many records they carry."""
+        stored = self.env["finsync.event"]._ingest(self.backend, events)
+        stored.filtered(lambda e: e.state in ("received", "queued"))._process()
+        self.items += items
+        return stored
+
+    # -- mapper ------------------------------------------------------------------
+    def process(self, event):
+        """Book ``event``'s payload (canonical values from the type's mapper)."""
+        raise UserError(
+            self.env._("No processor for connectors of type %(type)s.", type=self.backend_type)
+        )
+
+    # -- binder ------------------------------------------------------------------
+    def bind(self, external_ids):
+        """The connector's transactions of ``external_ids`` (unique per connector)."""
+        return self.env["finsync.transaction"].search(
+            [("backend_id", "=", self.backend.id), ("external_id", "in", list(external_ids))]
+        )
+
+
+@register("generic")
+class GenericConnector(Connector):
+    """Canonical JSON pushed or imported: no pull."""
+
+    label = "Generic"
+    channel = "root.finsync.generic"
+
+    def process(self, event):
+        return event._process_payload_generic()

@@ -1,0 +1,1 @@
+from . import finsync_backend_demo

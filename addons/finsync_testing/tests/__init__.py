@@ -1,0 +1,1 @@
+from . import test_no_simulator_in_production
