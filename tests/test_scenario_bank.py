@@ -5,6 +5,8 @@ from pathlib import Path
 
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.queue_job.job import Job
+
 DEMO_FILE = (
     Path(__file__).resolve().parents[1]
     / "addons"
@@ -35,15 +37,34 @@ class TestDemoStatementImport(TransactionCase):
         first = run_import()
         self.assertEqual(
             first.message,
-            "12 new, 0 already imported. 6 reconciled automatically, 6 to review.",
+            "12 new, 0 already imported. The lines are being matched by a background job.",
         )
         self.assertTrue(first.statement_ids.is_complete)
         self.assertFalse(first.exception_ids, "the statement follows on and adds up")
-        # The demo invoices make every outcome of matching visible.
+        # Matching runs as one job for the journal on root.finsync.matching: run it
+        # as the job runner would.
+        [job] = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("identity_key", "=", f"finsync-match-journal-{journal.id}"),
+                    ("state", "=", "pending"),
+                ]
+            )
+        )
+        self.assertEqual(job.channel, "root.finsync.matching")
+        Job.load(self.env, job.uuid).perform()
         transactions = first.event_ids.transaction_ids
+        self.assertEqual(
+            len(transactions.filtered(lambda tx: tx.state == "reconciled")),
+            6,
+            "6 reconciled automatically",
+        )
+        # The demo invoices make every outcome of matching visible: 6 to review.
         by_remittance = {tx.remittance: tx for tx in transactions}
         self.assertEqual(
-            sorted(first.match_exception_ids.mapped("exception_type")),
+            sorted(transactions.exception_ids.filtered("is_open").mapped("exception_type")),
             [
                 "ambiguous",
                 "amount_mismatch",
