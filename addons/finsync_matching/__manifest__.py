@@ -13,7 +13,6 @@
         "security/finsync_writeoff_rules.xml",
         "data/queue_job_data.xml",
         "data/finsync_match_rule_data.xml",
-        "data/queue_job_data.xml",
         "data/finsync_exception_wizard_data.xml",
         "views/finsync_match_rule_views.xml",
         "views/account_move_views.xml",
