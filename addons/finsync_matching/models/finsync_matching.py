@@ -440,10 +440,11 @@ class FinsyncMatching(models.AbstractModel):
                         )
                     )
             except UserError as err:
+                # The class only: the message may quote the bank line's label.
                 _logger.warning(
                     "FinSync matching: no write-off request for statement line %s (%s)",
                     st_line.id,
-                    err,
+                    type(err).__name__,
                 )
                 continue
             if exception:
