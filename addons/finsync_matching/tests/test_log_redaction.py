@@ -1,4 +1,7 @@
+import contextlib
 from unittest.mock import patch
+
+import psycopg2.errors
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -57,3 +60,24 @@ class TestMatchingLogsNoLabel(WizardCommon):
         output = "\n".join(logs.output)
         self.assertIn("a batch of 1 lines failed (UserError)", output)
         self.assertNotIn("Jane Payer", output)
+
+    def _payers_in_a_failed_transaction(self, st_line):
+        """``_payers`` run after an error: its query fails (the transaction is aborted)."""
+        st_line.read(["account_number", "partner_name", "company_id"])
+        with (
+            self.assertRaises(psycopg2.errors.InFailedSqlTransaction),
+            self.env.cr.savepoint(),
+        ):
+            with contextlib.suppress(psycopg2.errors.DivisionByZero):
+                self.env.cr.execute("SELECT 1 / 0", log_exceptions=False)
+            self.env["finsync.matching"]._payers(st_line)
+
+    def test_a_failed_payer_lookup_logs_no_account_number_or_name(self):
+        [tx] = self._import_lines(self._line("10.00", "misc", "L3"))
+        st_line = tx.statement_line_id.sudo()
+        st_line.write({"account_number": "NL91ABNA0417164300", "partner_name": "Jane Payer"})
+        with self.assertNoLogs("odoo.sql_db", "ERROR"):
+            self._payers_in_a_failed_transaction(st_line)
+        st_line.write({"account_number": False})
+        with self.assertNoLogs("odoo.sql_db", "ERROR"):
+            self._payers_in_a_failed_transaction(st_line)
