@@ -26,7 +26,9 @@ class TestMatchingLogsNoLabel(WizardCommon):
 
         def refuse(request, st_line, *args, **kwargs):
             # Like "The items pay the whole bank line <label>": the error quotes it.
-            raise UserError(f"nothing to write off on {st_line.payment_ref}")
+            raise UserError(
+                request.env._("nothing to write off on %(label)s", label=st_line.payment_ref)
+            )
 
         with (
             patch.object(Request, "_request", refuse),
@@ -47,7 +49,11 @@ class TestMatchingLogsNoLabel(WizardCommon):
         Matching = type(self.env["finsync.matching"])
 
         def fail(matching, entries):
-            raise UserError(f"cannot reconcile {entries[0]['st_line'].payment_ref}")
+            raise UserError(
+                matching.env._(
+                    "cannot reconcile %(label)s", label=entries[0]["st_line"].payment_ref
+                )
+            )
 
         with (
             patch.object(Matching, "_reconcile_entries", fail),
