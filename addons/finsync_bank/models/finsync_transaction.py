@@ -115,6 +115,8 @@ class FinsyncTransaction(models.Model):
             "payment_ref": label[:2000],
             "amount": self.amount,
             "partner_name": self.counterparty_name,
+            # sudo: the full account is for accountants; posting (a connector's
+            # technical user, a file import) copies it to the bank line.
             "account_number": self.sudo().counterparty_account,
             "transaction_type": self.bank_transaction_code,
             "finsync_import_id": self.external_id,

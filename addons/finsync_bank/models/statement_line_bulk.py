@@ -26,6 +26,7 @@ import psycopg2.errors
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
+from odoo.addons.finsync_base.models.bulk_sql import execute_bulk
 from odoo.addons.queue_job.exception import RetryableJobError
 
 _logger = logging.getLogger(__name__)
@@ -401,16 +402,20 @@ class FinsyncStatementLineBulk(models.AbstractModel):
     def _insert(self, table, rows):
         columns = list(rows[0])
         placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        self.env.cr.execute(
+        # The rows carry labels and account numbers: a failure is neither logged
+        # nor raised with its values. Unique violations propagate (their message
+        # quotes the key only: an entry name, an import id): the caller knows a
+        # lost race for a name, and the gateways' jobs retry a repeated id.
+        execute_bulk(
+            self.env,
+            self.env._("%(count)s rows of %(table)s", count=len(rows), table=table),
             SQL(
                 "INSERT INTO %s (%s) VALUES %s",
                 SQL.identifier(table),
                 SQL(", ").join(SQL.identifier(column) for column in columns),
                 SQL(", ").join(SQL(placeholder, *row.values()) for row in rows),
             ),
-            # The rows carry labels and account numbers: a failure is not logged
-            # with its values (the caller reports it).
-            log_exceptions=False,
+            keep=(psycopg2.errors.UniqueViolation,),
         )
 
     # ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from unittest.mock import patch
 import psycopg2.errors
 
 from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -414,6 +415,28 @@ class TestBulkPosting(BankImportCommon):
         moves = (existing | lines).move_id
         self.assertEqual(len(set(moves.mapped("name"))), 3, "no number twice")
         self._assert_balanced(moves)
+
+    def test_a_failing_row_is_reported_without_its_label_or_account(self):
+        """A row the database refuses is named by code, table and column, never its values."""
+        vals_list = self._vals("n")
+        vals_list[0].update(payment_ref="Rent Jane Payer", account_number="NL91ABNA0417164300")
+        Bulk = type(self.env["finsync.statement.line.bulk"])
+        st_line_row = Bulk._st_line_row
+
+        def without_move(bulk, line, vals, ctx):
+            return {**st_line_row(bulk, line, vals, ctx), "move_id": None}
+
+        with (
+            patch.object(Bulk, "_st_line_row", without_move),
+            self.assertLogs("odoo", "WARNING") as logs,
+            self.assertRaises(UserError) as caught,
+            self.env.cr.savepoint(),
+        ):
+            self._bulk(vals_list)
+        told = "\n".join([*logs.output, str(caught.exception)])
+        self.assertIn("move_id", told)
+        self.assertNotIn("Jane Payer", told)
+        self.assertNotIn("0417164300", told)
 
     @mute_logger("odoo.sql_db")
     def test_a_failing_chunk_writes_nothing(self):

@@ -24,16 +24,17 @@ CONCURRENCY_ERRORS = (
 )
 
 
-def execute_bulk(env, batch, query, params=None):
+def execute_bulk(env, batch, query, params=None, keep=()):
     """``env.cr.execute(query, params)`` for a bulk write named ``batch`` in errors.
 
-    Lost races propagate unchanged (the caller retries); any other database
-    error is logged and raised as a ``UserError`` with its code, constraint and
-    column only.
+    Lost races propagate unchanged (the caller retries), and so do the error
+    classes in ``keep`` (the caller handles them; their message must quote no
+    row); any other database error is logged and raised as a ``UserError``
+    with its code, constraint and column only.
     """
     try:
         env.cr.execute(query, params, log_exceptions=False)
-    except CONCURRENCY_ERRORS:
+    except (*CONCURRENCY_ERRORS, *keep):
         raise
     except psycopg2.Error as err:
         diag = err.diag

@@ -402,6 +402,8 @@ class FinsyncException(models.Model):
                 seconds=2,
             ) from err
         opened = created | keeper.browse([exc.id for exc in existing.values()])
+        # sudo, without the write key: callers post on and link exceptions they
+        # opened as the system, not as a manager of exceptions.
         return opened.with_env(self.sudo().env)
 
     @api.model

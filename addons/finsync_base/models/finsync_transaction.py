@@ -158,6 +158,8 @@ class FinsyncTransaction(models.Model):
 
     @api.depends("counterparty_account")
     def _compute_account_masked(self):
+        # sudo: the full account is for accountants; whoever writes it (a connector's
+        # technical user, a file import) stores its masked form, which all may read.
         for tx in self.sudo():
             tx.counterparty_account_masked = mask_account(tx.counterparty_account)
 

@@ -155,6 +155,7 @@ class FinsyncBackend(models.Model):
                 }
             )
         )
+        # sudo: callers do not write connectors; only the new journal is linked.
         self.sudo().journal_ids = [fields.Command.link(journal.id)]
         _logger.info(
             "FinSync %s %s: journal %s created for %s",
@@ -168,6 +169,9 @@ class FinsyncBackend(models.Model):
     def _gateway_find_journal(self, currency):
         """The clearing journal of ``currency`` if there is one (an empty recordset if not)."""
         company_currency = self.company_id.currency_id
+        # sudo: see every journal of the connector, also those outside the caller's
+        # current companies, so a currency never gets a second clearing journal; the
+        # journal found is returned with the caller's rights.
         return (
             self.sudo()
             .journal_ids.filtered(
@@ -177,6 +181,8 @@ class FinsyncBackend(models.Model):
         )
 
     def _gateway_journal_code(self, currency):
+        # sudo: codes are unique per company, so every journal's code counts,
+        # archived ones and those the caller may not read included.
         used = set(
             self.env["account.journal"]
             .sudo()
@@ -254,7 +260,8 @@ class FinsyncBackend(models.Model):
         self.ensure_one()
         # Called by every webhook delivery: the id comes from the ORM's cache of
         # XML ids and membership from one small query, instead of reading the
-        # user's companies.
+        # user's companies. sudo: users are managed in Settings; a delivery (a public
+        # request) adds its technical user to the connector's company below.
         user = (
             self.env["res.users"]
             .sudo()

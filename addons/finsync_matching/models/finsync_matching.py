@@ -282,7 +282,9 @@ class FinsyncMatching(models.AbstractModel):
                     """,
                     tuple(numbers),
                     tuple(st_lines.company_id.ids),
-                )
+                ),
+                # Full account numbers: a failed query is not logged with them.
+                log_exceptions=False,
             )
             by_account = {number: ids[0] for number, ids in self.env.cr.fetchall() if len(ids) == 1}
         names = {name.strip().lower() for name in st_lines.mapped("partner_name") if name}
@@ -299,7 +301,9 @@ class FinsyncMatching(models.AbstractModel):
                     """,
                     tuple(names),
                     tuple(st_lines.company_id.ids),
-                )
+                ),
+                # The payers' names: a failed query is not logged with them.
+                log_exceptions=False,
             )
             by_name = {name: ids[0] for name, ids in self.env.cr.fetchall() if len(ids) == 1}
         return by_account, by_name
@@ -440,10 +444,11 @@ class FinsyncMatching(models.AbstractModel):
                         )
                     )
             except UserError as err:
+                # The class only: the message may quote the bank line's label.
                 _logger.warning(
                     "FinSync matching: no write-off request for statement line %s (%s)",
                     st_line.id,
-                    err,
+                    type(err).__name__,
                 )
                 continue
             if exception:

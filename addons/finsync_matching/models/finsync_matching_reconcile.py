@@ -27,7 +27,12 @@ class FinsyncMatching(models.AbstractModel):
                 self._reconcile_entries([entry for *_args, entry in to_reconcile])
             return []
         except UserError as err:
-            _logger.warning("FinSync matching: a batch failed (%s), reconciling line by line", err)
+            # The class only: the message may quote labels or partners of the batch.
+            _logger.warning(
+                "FinSync matching: a batch of %d lines failed (%s), reconciling line by line",
+                len(to_reconcile),
+                type(err).__name__,
+            )
         failed = []
         for st_line, decision, rule, entry in to_reconcile:
             try:

@@ -12,3 +12,4 @@ from . import test_transaction_controls
 from . import test_writeoff_controls
 from . import test_matching_jobs
 from . import test_jobs
+from . import test_log_redaction

@@ -38,6 +38,7 @@ class FinsyncBackend(models.Model):
     # Computes
     # ------------------------------------------------------------------
     def _compute_webhook_url(self):
+        # sudo: system parameters are Settings-only; the public base URL is no secret.
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for backend in self:
             backend.webhook_url = (
