@@ -229,8 +229,8 @@ class FinsyncException(models.Model):
         if protected and self.env.context.get(_PROTECTED_KEY) is not _PROTECTED:
             raise AccessError(
                 self.env._(
-                    "%(fields)s of a FinSync exception change only through its actions "
-                    "(start, wait, resolve, ignore, reopen).",
+                    "These fields of a FinSync exception can be changed only through its actions "
+                    "(start, wait, resolve, ignore, reopen): %(fields)s.",
                     fields=", ".join(
                         self._fields[name]._description_string(self.env)
                         for name in sorted(protected)

@@ -219,8 +219,8 @@ class FinsyncTransaction(models.Model):
         if protected and self.env.context.get(_PROTECTED_KEY) is not _PROTECTED:
             raise AccessError(
                 self.env._(
-                    "%(fields)s of a FinSync transaction change only through its connector "
-                    "or its state transitions.",
+                    "These fields of a FinSync transaction can be changed only by its connector "
+                    "or its state transitions: %(fields)s.",
                     fields=", ".join(
                         self._fields[name]._description_string(self.env)
                         for name in sorted(protected)
