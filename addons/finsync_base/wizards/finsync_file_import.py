@@ -1,6 +1,6 @@
 import logging
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -188,6 +188,7 @@ class FinsyncFileImport(models.AbstractModel):
         except Exception as err:  # any other error is this file's
             raise UserError(self._unexpected_error_message(filename, err)) from err
 
+    @api.model
     def _unexpected_error_message(self, filename, err):
         """One line naming the file for an error no reader worded (a bug, the database).
 
