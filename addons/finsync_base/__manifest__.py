@@ -17,6 +17,7 @@
         "data/ir_cron_data.xml",
         "wizards/finsync_exception_assign_views.xml",
         "wizards/finsync_exception_resolve_views.xml",
+        "wizards/finsync_generic_import_views.xml",
         "views/finsync_backend_views.xml",
         "views/finsync_event_views.xml",
         "views/finsync_transaction_views.xml",

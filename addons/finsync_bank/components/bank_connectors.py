@@ -27,6 +27,9 @@ class BankFileConnector(Connector):
     label = "Bank statement files"
     channel = BANK_CHANNEL
 
+    def max_file_bytes(self):
+        return self.backend.max_file_size_mb * 1024 * 1024
+
     def process(self, event):
         return event._process_payload_bank_file()
 

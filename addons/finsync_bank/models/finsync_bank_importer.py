@@ -4,8 +4,6 @@ import re
 from odoo import api, models
 from odoo.exceptions import UserError
 
-from odoo.addons.finsync_base.tools.redact import redact_text
-
 from ..parsers import ParseError, parse_file
 
 _logger = logging.getLogger(__name__)
@@ -58,14 +56,8 @@ class FinsyncBankImporter(models.AbstractModel):
 
     @api.model
     def _unexpected_error_message(self, filename, err):
-        """One line naming the file for an error no parser worded (a bug, the database).
-
-        The first line of the error only: a database error's detail quotes values.
-        """
-        problem = redact_text((str(err).strip().splitlines() or [""])[0]) or type(err).__name__
-        return self.env._(
-            "%(file)s could not be imported: %(problem)s", file=filename, problem=problem
-        )
+        """One line naming the file for an error no parser worded (a bug, the database)."""
+        return self.env["finsync.file.import"]._unexpected_error_message(filename, err)
 
     # ------------------------------------------------------------------
     # Journals

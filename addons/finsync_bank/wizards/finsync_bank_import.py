@@ -1,13 +1,7 @@
 import base64
-import logging
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
-
-from odoo.addons.finsync_base.models.finsync_event import CONCURRENCY_ERRORS
-
-_logger = logging.getLogger(__name__)
-
 
 SAMPLE_ROWS = 5
 
@@ -17,16 +11,16 @@ def _float(amount):
 
 
 class FinsyncBankImport(models.TransientModel):
-    """Upload bank statement files, preview them, import them whole or not at all."""
+    """Upload bank statement files, preview them, import them whole or not at all.
+
+    The flow is ``finsync.file.import``'s; here are the statement parsers, the
+    journal and CSV profile chosen by the user and the preview per statement.
+    """
 
     _name = "finsync.bank.import"
+    _inherit = "finsync.file.import"
     _description = "Import Bank Statements"
 
-    state = fields.Selection(
-        [("upload", "Upload"), ("preview", "Preview"), ("done", "Done"), ("error", "Error")],
-        default="upload",
-        required=True,
-    )
     attachment_ids = fields.Many2many(
         "ir.attachment", string="Files", help="OFX, QFX, CAMT (XML or zip), MT940, BAI2, CSV, XLSX"
     )
@@ -41,15 +35,32 @@ class FinsyncBankImport(models.TransientModel):
         help="Needed for CSV and Excel files only.",
     )
     preview_ids = fields.One2many("finsync.bank.import.preview", "wizard_id", readonly=True)
-    message = fields.Text(readonly=True)
     event_ids = fields.Many2many("finsync.event", readonly=True)
     statement_ids = fields.Many2many("account.bank.statement", readonly=True)
     exception_ids = fields.Many2many("finsync.exception", readonly=True)
 
     # ------------------------------------------------------------------
-    # Helpers
+    # Actions
     # ------------------------------------------------------------------
-    def _files(self):
+    def action_preview(self):
+        self.preview_ids.unlink()
+        return super().action_preview()
+
+    def action_view_statements(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_bank_statement_tree")
+        action["domain"] = [("id", "in", self.statement_ids.ids)]
+        return action
+
+    # ------------------------------------------------------------------
+    # File import steps
+    # ------------------------------------------------------------------
+    def _get_backend(self):
+        return self.env["finsync.backend"]._get_bank_file_backend(
+            self.journal_id.company_id or self.env.company
+        )
+
+    def _prepare_files(self):
         if not self.attachment_ids:
             raise UserError(self.env._("Add at least one statement file."))
         return [(att.name, base64.b64decode(att.datas or b"")) for att in self.attachment_ids]
@@ -57,44 +68,25 @@ class FinsyncBankImport(models.TransientModel):
     def _profile(self):
         return self.profile_id._to_parser_profile() if self.profile_id else None
 
-    def _reopen(self):
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-            "name": self.env._("Import Bank Statements"),
-        }
+    def _import_title(self):
+        return self.env._("Import Bank Statements")
 
-    # ------------------------------------------------------------------
-    # Actions
-    # ------------------------------------------------------------------
-    def action_preview(self):
-        """Parse every file and show what would be imported; nothing is written."""
-        self.ensure_one()
+    def _prepare_preview_file(self, filename, data):
         importer = self.env["finsync.bank.importer"]
-        self.preview_ids.unlink()
-        try:
-            rows = []
-            backend = self._backend()
-            for filename, data in self._files():
-                result = importer._parse_file(
-                    filename,
-                    data,
-                    profile=self._profile(),
-                    max_bytes=backend.max_file_size_mb * 1024 * 1024,
-                )
-                journals = importer._resolve_journals(filename, result.statements, self.journal_id)
-                rows += self._preview_rows(filename, result, journals)
-        except UserError as err:
-            self.write({"state": "error", "message": err.args[0]})
-            return self._reopen()
-        self.write({"state": "preview", "message": False, "preview_ids": rows})
-        return self._reopen()
+        result = importer._parse_file(
+            filename,
+            data,
+            profile=self._profile(),
+            max_bytes=self._get_backend()._connector().max_file_bytes(),
+        )
+        journals = importer._resolve_journals(filename, result.statements, self.journal_id)
+        return self._preview_rows(filename, result, journals)
+
+    def _prepare_preview_vals(self, previews):
+        return {"preview_ids": [row for rows in previews for row in rows]}
 
     def _preview_rows(self, filename, result, journals):
-        backend = self._backend()
+        backend = self._get_backend()
         ids = [tx.unique_id for st in result.statements for tx in st.transactions]
         known = set(
             self.env["finsync.transaction"]
@@ -138,103 +130,37 @@ class FinsyncBankImport(models.TransientModel):
             for tx in transactions
         )
 
-    def action_import(self):
-        """Import every file in one transaction; on error nothing but the inbox is kept.
+    def _prepare_event_vals(self, filename, data):
+        return dict(super()._prepare_event_vals(filename, data), event_type="statement_file")
 
-        Any error (a parser's, the database's) becomes one line naming the file;
-        the files stay in the inbox as failed events, each with its exception.
-        """
-        self.ensure_one()
-        files = self._files()
-        try:
-            with self.env.cr.savepoint():
-                summary = self._import_files(files)
-        except UserError as err:
-            self._keep_failed_files(files, err.args[0])
-            self.write({"state": "error", "message": err.args[0]})
-            return self._reopen()
+    def _prepare_processing_vals(self):
+        return {"bank_journal_id": self.journal_id.id, "bank_profile_id": self.profile_id.id}
+
+    def _prepare_done_vals(self, events, fresh, results):
+        new = sum(result["new"] for result in results)
+        duplicate = sum(result["duplicate"] for result in results)
+        duplicate += sum(e.lines_new + e.lines_duplicate for e in events - fresh)
+        jobs = [job for result in results for job in result["jobs"]]
         message = self.env._(
-            "%(new)s new, %(duplicate)s already imported.",
-            new=summary["new"],
-            duplicate=summary["duplicate"],
+            "%(new)s new, %(duplicate)s already imported.", new=new, duplicate=duplicate
         )
-        if summary["jobs"]:
+        if jobs:
             message += " " + self.env._(
                 "The lines are being posted to the journal by %(count)s background jobs.",
-                count=len(summary["jobs"]),
+                count=len(jobs),
             )
-        self.write(
-            {
-                "state": "done",
-                "message": message,
-                "event_ids": [Command.set(summary["events"].ids)],
-                "statement_ids": [Command.set(summary["statements"].ids)],
-                "exception_ids": [Command.set(summary["exceptions"].ids)],
-            }
+        statements = self.env["account.bank.statement"].union(
+            *(result["statements"] for result in results)
         )
-        return self._reopen()
-
-    def _backend(self):
-        return self.env["finsync.backend"]._get_bank_file_backend(
-            self.journal_id.company_id or self.env.company
+        exceptions = self.env["finsync.exception"].union(
+            *(result["exceptions"] for result in results)
         )
-
-    def _ingest(self, files):
-        backend = self._backend()
-        events = self.env["finsync.event"]._ingest(
-            backend,
-            [
-                {"payload": data, "filename": name, "name": name, "event_type": "statement_file"}
-                for name, data in files
-            ],
-        )
-        fresh = events.filtered(lambda event: event.state != "done")
-        fresh._write_processing(
-            {"bank_journal_id": self.journal_id.id, "bank_profile_id": self.profile_id.id}
-        )
-        return events, fresh
-
-    def _import_files(self, files):
-        events, fresh = self._ingest(files)
-        summary = {
-            "new": 0,
-            "duplicate": sum(e.lines_new + e.lines_duplicate for e in events - fresh),
-            "events": events,
-            "statements": self.env["account.bank.statement"],
-            "exceptions": self.env["finsync.exception"],
-            "jobs": [],
+        return {
+            "message": message,
+            "event_ids": [Command.set(events.ids)],
+            "statement_ids": [Command.set(statements.ids)],
+            "exception_ids": [Command.set(exceptions.ids)],
         }
-        for event in fresh:
-            try:
-                result = event._process_payload()
-            except (UserError, *CONCURRENCY_ERRORS):
-                raise
-            except Exception as err:  # any other error is this file's
-                raise UserError(
-                    self.env["finsync.bank.importer"]._unexpected_error_message(event.name, err)
-                ) from err
-            summary["new"] += result["new"]
-            summary["duplicate"] += result["duplicate"]
-            summary["statements"] |= result["statements"]
-            summary["exceptions"] |= result["exceptions"]
-            summary["jobs"] += result["jobs"]
-        fresh._write_processing(
-            {"state": "done", "processed_at": fields.Datetime.now(), "attempts": 1}
-        )
-        fresh.backend_id._mark_sync_success()
-        return summary
-
-    def _keep_failed_files(self, files, message):
-        """Keep the raw files in the inbox, failed with an exception, to be replayed."""
-        events, fresh = self._ingest(files)
-        fresh._record_failure(UserError(message))
-        _logger.info("FinSync bank import failed for events %s", fresh.ids)
-
-    def action_view_statements(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_bank_statement_tree")
-        action["domain"] = [("id", "in", self.statement_ids.ids)]
-        return action
 
 
 class FinsyncBankImportPreview(models.TransientModel):

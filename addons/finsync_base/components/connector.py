@@ -20,6 +20,10 @@ calling it (``finsync_base/models/finsync_backend_pull.py``):
 - **binder**: ``bind(external_ids)``: external id <-> transaction, unique per
   connector (SQL unique key on backend and external id).
 
+Files imported by hand go through a wizard inheriting ``finsync.file.import``
+(``finsync_base/wizards/finsync_file_import.py``); ``max_file_bytes()`` bounds
+their size.
+
 ``channel`` names the queue_job channel of the type's jobs (pulls, event
 processing); it is declared as data by the connector's addon.
 
@@ -71,6 +75,8 @@ class Connector:
     refusal_errors = ()
     # A payment gateway (finsync_gateway's clearing journals and payouts apply).
     payment_gateway = False
+    # Largest file the type's import wizard reads (``max_file_bytes``).
+    max_file_size_mb = 50
 
     def __init__(self, backend):
         backend.ensure_one()
@@ -104,6 +110,10 @@ class Connector:
         stored.filtered(lambda e: e.state in ("received", "queued"))._process()
         self.items += items
         return stored
+
+    def max_file_bytes(self):
+        """Files larger than this are refused before they are read."""
+        return self.max_file_size_mb * 1024 * 1024
 
     # -- mapper ------------------------------------------------------------------
     def process(self, event):

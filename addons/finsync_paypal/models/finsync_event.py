@@ -73,12 +73,3 @@ class FinsyncEvent(models.Model):
                 )
             ) from err
         return result.rows
-
-    def _paypal_import_now(self):
-        """Process an imported report here and now; any problem raises (all or nothing)."""
-        self.ensure_one()
-        transactions = self._process_payload()
-        self._write_processing(
-            {"state": "done", "processed_at": fields.Datetime.now(), "last_error": False}
-        )
-        return transactions
