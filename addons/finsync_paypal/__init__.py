@@ -1,1 +1,1 @@
-from . import components, controllers, models, wizards
+from . import components, models, wizards

@@ -1,1 +1,1 @@
-from . import components, controllers, models
+from . import components, models

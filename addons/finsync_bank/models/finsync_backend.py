@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..components.bank_connectors import BankFileConnector
+
 
 class FinsyncBackend(models.Model):
     _inherit = "finsync.backend"
@@ -24,6 +26,16 @@ class FinsyncBackend(models.Model):
         default=50,
         help="Files over this size are refused before they are read.",
     )
+    bank_reads_files = fields.Boolean(
+        compute="_compute_bank_reads_files",
+        help="A connector of statement files imported by people (a CSV/XLSX profile, "
+        "a size limit).",
+    )
+
+    @api.depends("backend_type")
+    def _compute_bank_reads_files(self):
+        for backend in self:
+            backend.bank_reads_files = issubclass(backend._connector_class(), BankFileConnector)
 
     @api.model
     def _get_bank_file_backend(self, company):

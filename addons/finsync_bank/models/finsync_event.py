@@ -19,6 +19,7 @@ class FinsyncEvent(models.Model):
     bank_profile_id = fields.Many2one("finsync.bank.profile", string="CSV Profile", readonly=True)
     lines_new = fields.Integer(string="New Lines", readonly=True)
     lines_duplicate = fields.Integer(string="Lines Already Imported", readonly=True)
+    bank_reads_files = fields.Boolean(related="backend_id.bank_reads_files")
     bank_account_number = fields.Char(
         string="Bank Account", readonly=True, help="The account a bank API page belongs to."
     )

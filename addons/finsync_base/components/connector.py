@@ -18,7 +18,12 @@ calling it (``finsync_base/models/finsync_backend_pull.py``):
 - **mapper**: ``process(event)`` turns a stored event's payload into
   canonical values and books them (each type keeps its pure mapper module);
 - **binder**: ``bind(external_ids)``: external id <-> transaction, unique per
-  connector (SQL unique key on backend and external id).
+  connector (SQL unique key on backend and external id);
+- **webhooks** (a type that receives them overrides ``verify_webhook``):
+  ``webhook_event(body)`` reads the event id and type, ``verify_webhook(headers,
+  body)`` checks the delivery comes from the source, ``webhook_user()`` is the
+  technical user it is stored as. ``finsync_base/controllers/webhook.py`` runs
+  the request step around them, once for every type.
 
 Files imported by hand go through a wizard inheriting ``finsync.file.import``
 (``finsync_base/wizards/finsync_file_import.py``); ``max_file_bytes()`` bounds
@@ -31,6 +36,8 @@ A shared model never tests ``backend_type``: when it needs to, the contract
 is missing a hook. A new connector is a new addon: its class, adapter,
 mapper and views.
 """
+
+import json
 
 from odoo.exceptions import UserError
 
@@ -60,6 +67,31 @@ def connector_channels():
 
 class ConnectorSetupError(UserError):
     """The connector lacks a setting the source needs (URL, credentials): a failed pull."""
+
+
+class WebhookRefused(Exception):
+    """A delivery refused (answered 400, counted on the connector).
+
+    ``code`` says why in a few words, for the log and the rejection counter:
+    never the payload, a header or a secret.
+    """
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+class WebhookUnavailable(Exception):
+    """A delivery that cannot be verified now (answered 503: the source delivers again).
+
+    ``code`` says why (logged); ``counted`` counts it as a rejection too (the
+    source refused our verification request: a setting to fix).
+    """
+
+    def __init__(self, code, counted=False):
+        super().__init__(code)
+        self.code = code
+        self.counted = counted
 
 
 class Connector:
@@ -128,6 +160,44 @@ class Connector:
         return self.env["finsync.transaction"].search(
             [("backend_id", "=", self.backend.id), ("external_id", "in", list(external_ids))]
         )
+
+    # -- webhooks ------------------------------------------------------------------
+    # Key of the event type in a delivery's JSON body (the id is at "id").
+    webhook_type_key = "type"
+
+    @classmethod
+    def receives_webhooks(cls):
+        return cls.verify_webhook is not Connector.verify_webhook
+
+    def webhook_event(self, body):
+        """``(event id, event type)`` of a delivery's raw ``body``.
+
+        Read before the delivery is verified: raise ``WebhookRefused`` for a
+        body that is not a JSON object with a string ``id``.
+        """
+        try:
+            document = json.loads(body)
+            event_id = document["id"]
+            event_type = document.get(self.webhook_type_key) or ""
+            if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
+                raise ValueError("no event id")
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise WebhookRefused("unreadable body") from err
+        return event_id, event_type
+
+    def verify_webhook(self, headers, body):
+        """Check that the delivery (``headers``, raw ``body``) comes from the source.
+
+        Raise ``WebhookRefused`` (a missing, wrong or expired signature) or
+        ``WebhookUnavailable`` (the source could not be asked). Anyone can send
+        the request: change nothing but what the check itself records, never
+        the connector's health. Runs as superuser on an anonymous request.
+        """
+        raise NotImplementedError
+
+    def webhook_user(self):
+        """The technical user a verified delivery is stored and processed as."""
+        raise NotImplementedError
 
 
 @register("generic")

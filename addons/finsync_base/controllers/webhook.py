@@ -1,28 +1,36 @@
-"""What every gateway's webhook endpoint does around its own signature check.
+"""The webhook request step of every connector type, written once.
 
-``WebhookEndpoint`` is a plain mixin (no routes): a gateway's controller
-inherits it beside ``http.Controller``, declares its route and keeps only what
-is its own: reading the event id and type from the body, verifying the
-signature, counting a refusal and queueing the processing. The rest is here,
-once: the connector looked up by id and type, the size limit (a body sent
-chunked, without a length, is read up to the limit and no further), storing
-the event in the inbox within the request and the answers:
+``/finsync/webhook/<backend_type>/<connector id>`` (for instance
+``/finsync/webhook/stripe/7``) receives a source's deliveries. The connector's
+type class (``components/connector.py``) keeps only what is its own: reading
+the event id and type from the body (``webhook_event``), checking that the
+delivery comes from the source (``verify_webhook``) and the technical user the
+event is stored as (``webhook_user``). The rest is here, once: the connector
+looked up by id and type, the size limit (a body sent chunked, without a
+length, is read up to the limit and no further), the refusals counted,
+storing the event in the inbox within the request and the answers:
 
 - 200 for an accepted event and for a duplicate (the source stops retrying),
   including a duplicate that raced the first delivery: the inbox's unique key
   makes the loser's transaction fail, Odoo retries the request and it then
   finds the stored event;
-- 400 for a bad signature or an unreadable body (counted by the gateway);
-- 404 for an unknown connector, 413 for an oversize body;
+- 400 for an unreadable body or a delivery the type refuses (counted on the
+  connector, never a health change: anyone can send this request);
+- 404 for an unknown connector or a type that receives no webhooks, 413 for
+  an oversize body;
+- 503 when the type could not verify the delivery now (nothing stored: the
+  source delivers again);
 - 5xx only when nothing was stored: anything unexpected raises, the request's
   transaction rolls back and Odoo answers 500.
 """
 
 import logging
 
-from odoo import SUPERUSER_ID
+from odoo import SUPERUSER_ID, http
 from odoo.exceptions import MissingError
 from odoo.http import request
+
+from ..components.connector import WebhookRefused, WebhookUnavailable, connector_class
 
 _logger = logging.getLogger(__name__)
 
@@ -63,15 +71,55 @@ def answer(status, **body):
     return request.make_json_response(body, status=status)
 
 
-class WebhookEndpoint:
-    """Request handling shared by the gateways' webhook controllers (see the module)."""
+class WebhookEndpoint(http.Controller):
+    """Receives every connector type's webhook deliveries (see the module)."""
+
+    @http.route(
+        "/finsync/webhook/<string:backend_type>/<int:backend_id>",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
+    )
+    def finsync_webhook(self, backend_type, backend_id):
+        backend, payload, refusal = self._webhook_delivery(backend_id, backend_type)
+        if refusal:
+            return refusal
+        connector = backend._connector()
+        try:
+            event_id, event_type = connector.webhook_event(payload)
+        except WebhookRefused as err:
+            backend._webhook_count_rejection(err.code)
+            return answer(400, error="unreadable event")
+        try:
+            connector.verify_webhook(request.httprequest.headers, payload)
+        except WebhookRefused as err:
+            backend._webhook_count_rejection(err.code)
+            return answer(400, error="signature rejected")
+        except WebhookUnavailable as err:
+            _logger.warning(
+                "FinSync %s webhook for backend %s: verification unavailable (%s)",
+                backend_type,
+                backend.id,
+                err.code,
+            )
+            if err.counted:
+                backend._webhook_count_rejection(err.code)
+            return answer(503, error="verification unavailable")
+        return self._webhook_store(backend, connector.webhook_user(), payload, event_id, event_type)
 
     def _webhook_backend(self, backend_id, backend_type):
         """The active connector ``backend_id`` of ``backend_type`` (sudo), or None.
 
         auth='none': nobody is logged in. The connector is looked up by id and
-        type only, and the delivery is trusted only once its signature checks.
+        type only, and the delivery is trusted only once its type verified it.
+        A type that receives no webhooks is answered without a query.
         """
+        if not connector_class(backend_type).receives_webhooks():
+            return None
+        # sudo: nobody is logged in; the connector is read to verify the delivery.
         env = request.env(user=SUPERUSER_ID, su=True)
         backend = env["finsync.backend"].browse(backend_id)
         try:

@@ -211,6 +211,14 @@ class FinsyncBackend(models.Model):
         """Largest webhook body this connector accepts, in KB (gateways make it a setting)."""
         return 512
 
+    def _webhook_count_rejection(self, code):
+        """A refused webhook delivery, logged with why (``code``), never its payload or
+        headers; gateways count it on the connector."""
+        self.ensure_one()
+        _logger.warning(
+            "FinSync %s webhook refused for backend %s: %s", self.backend_type, self.id, code
+        )
+
     def _get_secret(self, field_name):
         """The one accessor of a backend's secrets: for connector code only.
 

@@ -235,8 +235,8 @@ class FinsyncBackend(models.Model):
     def _webhook_limit_kb(self):
         return self.webhook_max_kb
 
-    def _gateway_count_rejection(self, reason):
-        """Count a refused delivery on the connector; logged without payload or headers."""
+    def _webhook_count_rejection(self, code):
+        """Count a refused delivery on the connector (logged as finsync_base does)."""
         self.ensure_one()
         # Atomic increment: concurrent refusals each count once.
         self.env.cr.execute(
@@ -247,9 +247,7 @@ class FinsyncBackend(models.Model):
             )
         )
         self.invalidate_recordset(["webhook_rejected_count"])
-        _logger.warning(
-            "FinSync %s webhook refused for backend %s: %s", self.backend_type, self.id, reason
-        )
+        return super()._webhook_count_rejection(code)
 
     def _gateway_technical_user(self, xmlid):
         """The least-privileged user webhook deliveries are stored and processed as.

@@ -4,10 +4,13 @@ import datetime
 import json
 
 from odoo import fields
+from odoo.exceptions import UserError
 
 from odoo.addons.finsync_base.components.connector import (
     Connector,
     ConnectorSetupError,
+    WebhookRefused,
+    WebhookUnavailable,
     register,
 )
 
@@ -17,10 +20,15 @@ from ..adapters.paypal_api import (
     PayPalApiError,
     PayPalClient,
     PayPalTransientError,
+    TransmissionRefused,
+    check_transmission,
 )
 from ..adapters.paypal_mapper import PayPalMappingError, to_moment
 
 PAYPAL_CHANNEL = "root.finsync.paypal"
+# A delivery waits for PayPal's answer on verification: keep that short, and let
+# PayPal redeliver (it retries for three days) rather than hold a worker.
+VERIFY_TIMEOUT = 10
 
 
 @register("paypal")
@@ -30,6 +38,7 @@ class PayPalConnector(Connector):
     transient_errors = (PayPalTransientError,)
     refusal_errors = (PayPalApiError,)
     payment_gateway = True
+    webhook_type_key = "event_type"
 
     # -- adapter -------------------------------------------------------------------
     def client(self, **kwargs):
@@ -162,6 +171,49 @@ class PayPalConnector(Connector):
                 }
             ]
         )
+
+    # -- webhooks ------------------------------------------------------------------
+    def verify_webhook(self, headers, body):
+        """Asked to PayPal: its verify-webhook-signature API gets the transmission
+        headers, the webhook id registered for the connector and the body as received.
+
+        PayPal signs only a CRC32 of the body: a transmission time outside the
+        tolerance (PayPal is not asked) or a transmission id the connector
+        already accepted is refused too. No webhook id configured: refused
+        (fail closed). PayPal unreachable, our credentials missing or refused:
+        unavailable (503), PayPal delivers again once it is fixed.
+        """
+        backend = self.backend
+        try:
+            transmission_id = check_transmission(
+                headers, datetime.datetime.now(datetime.UTC), backend.paypal_webhook_tolerance
+            )
+        except TransmissionRefused as err:
+            raise WebhookRefused(str(err)) from err
+        webhook_id = backend._paypal_webhook_id()
+        if not webhook_id:
+            raise WebhookRefused("no webhook id configured")
+        try:
+            client = self.client(timeout=VERIFY_TIMEOUT, max_retries=1)
+            genuine = client.verify_webhook_signature(headers, webhook_id, body)
+        except PayPalTransientError as err:
+            raise WebhookUnavailable(f"PayPal unreachable ({err})") from err
+        except PayPalApiError as err:
+            # Our credentials or PayPal's refusal: counted, never a health change.
+            raise WebhookUnavailable(
+                f"PayPal refused the verification request ({err})", counted=True
+            ) from err
+        except UserError as err:
+            # No client id or secret: PayPal cannot be asked until an admin sets them.
+            raise WebhookUnavailable("no credentials") from err
+        if not genuine:
+            raise WebhookRefused("PayPal did not confirm the signature")
+        if not self.env["finsync.paypal.transmission"]._claim(backend, transmission_id):
+            # Signed headers replayed (perhaps with another body of the same CRC32).
+            raise WebhookRefused("transmission id already used")
+
+    def webhook_user(self):
+        return self.backend._paypal_technical_user()
 
     # -- mapper --------------------------------------------------------------------
     def process(self, event):

@@ -5,10 +5,12 @@ import json
 from odoo.addons.finsync_base.components.connector import (
     Connector,
     ConnectorSetupError,
+    WebhookRefused,
     register,
 )
 
 from ..adapters.stripe_api import StripeApiError, StripeClient, StripeTransientError
+from ..adapters.stripe_signature import SignatureError, verify
 
 STRIPE_CHANNEL = "root.finsync.stripe"
 
@@ -72,6 +74,24 @@ class StripeConnector(Connector):
             ],
             items=len(data),
         )
+
+    # -- webhooks ------------------------------------------------------------------
+    def verify_webhook(self, headers, body):
+        """The ``Stripe-Signature`` header: an HMAC of its timestamp and the body with
+        one of the active signing secrets, the timestamp within the tolerance."""
+        backend = self.backend
+        try:
+            verify(
+                body,
+                headers.get("Stripe-Signature", ""),
+                backend._stripe_webhook_secrets(),
+                tolerance=backend.webhook_tolerance,
+            )
+        except SignatureError as err:
+            raise WebhookRefused(err.code) from err
+
+    def webhook_user(self):
+        return self.backend._stripe_technical_user()
 
     # -- mapper --------------------------------------------------------------------
     def process(self, event):
