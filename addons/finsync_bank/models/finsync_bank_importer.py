@@ -79,10 +79,12 @@ class FinsyncBankImporter(models.AbstractModel):
     @api.model
     def _journal_for(self, filename, statement, journal, by_account):
         account = sanitize_account(statement.account)
+        # MT940 keeps ``bank/account`` whole; the journal may hold either.
+        accounts = {account, sanitize_account(statement.extra.get("account_number"))} - {""}
         candidates = self.env["account.journal"]
         for number, found in by_account.items():
-            if account and (
-                number == account or number.endswith(account) or account.endswith(number)
+            if any(
+                number == acc or number.endswith(acc) or acc.endswith(number) for acc in accounts
             ):
                 candidates |= found
         if statement.currency:

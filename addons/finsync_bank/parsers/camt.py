@@ -1,6 +1,6 @@
 """ISO 20022 cash management (CAMT) bank-to-customer messages.
 
-Handled messages, versions ``001.02`` to ``001.08`` and later (the version is
+Handled messages, versions ``001.01`` to ``001.08`` and later (the version is
 read from the namespace URI, never hard-coded; elements are matched by local
 name, so prefixed and namespace-less documents read the same):
 
@@ -10,14 +10,21 @@ name, so prefixed and namespace-less documents read the same):
   which carry no balances by schema;
 - a zip archive of such XML files (all their statements in one result).
 
+``001.01`` names the message element ``BkToCstmrStmtV01`` (``...AcctRptV01``,
+``...DbtCdtNtfctnV01``) and the balance type ``Bal/Tp/Cd``; the rest read here
+(``Acct/Id/IBAN``, ``CdtDbtInd``, ``BookgDt/Dt``, ``NtryDtls/TxDtls``) is as later.
+
 Contract (see ``base``): ``parse(data) -> ParseResult`` with one
 ``ParsedStatement`` per Stmt/Rpt/Ntfctn. An entry (``Ntry``) gives one
 ``ParsedTransaction``, except a batch entry whose several ``TxDtls`` each carry
-an amount: it gives one transaction per ``TxDtls``. Amounts are signed as the
-bank books them (``DBIT`` negative), also for reversals (``extra["reversal"]``).
-The counterparty is the other party: the debtor of a credit, the creditor of
-a debit. Opening (OPBD, else PRCD) and closing (CLBD) booked balances fill the
-statement; every other balance goes to ``extra["balances"]``.
+an amount in the entry's currency, adding up exactly to the entry's amount: it
+gives one transaction per ``TxDtls``. Details that do not add up (or are in
+another currency) leave the entry whole, with a ``batch_mismatch`` warning.
+Amounts are signed as the bank books them (``DBIT`` negative), also for reversals
+(``extra["reversal"]``). The counterparty is the other party: the debtor of a
+credit, the creditor of a debit. Opening (OPBD, else PRCD) and closing (CLBD)
+booked balances fill the statement; every other balance goes to
+``extra["balances"]``.
 
 Security: bank files never carry a DOCTYPE, so any document with one is
 refused (``xml_entities``) and the parser neither resolves entities, loads DTDs
@@ -54,9 +61,13 @@ MESSAGES = {
     "BkToCstmrStmt": ("camt.053", "Stmt"),
     "BkToCstmrAcctRpt": ("camt.052", "Rpt"),
     "BkToCstmrDbtCdtNtfctn": ("camt.054", "Ntfctn"),
+    # .001.01 named the message after its version.
+    "BkToCstmrStmtV01": ("camt.053", "Stmt"),
+    "BkToCstmrAcctRptV01": ("camt.052", "Rpt"),
+    "BkToCstmrDbtCdtNtfctnV01": ("camt.054", "Ntfctn"),
 }
 NAMESPACE_RE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:(camt\.05[234]\.\d{3}\.\d{2})")
-SNIFF_RE = re.compile(r"camt\.05[234]|<(\w+:)?BkToCstmr(Stmt|AcctRpt|DbtCdtNtfctn)\b")
+SNIFF_RE = re.compile(r"camt\.05[234]|<(\w+:)?BkToCstmr(Stmt|AcctRpt|DbtCdtNtfctn)(V01)?\b")
 AMOUNT_RE = re.compile(r"\d{1,18}(\.\d{1,17})?")
 DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 STATUSES = {"BOOK": "booked", "PDNG": "pending", "INFO": "information", "FUTR": "future"}
@@ -391,7 +402,12 @@ def _parse_balance(node, where, warnings):
     amount_node = _required(node, "Amt", where)
     amount = _amount(amount_node, f"{where}/Amt")
     return {
-        "type": _text(node, "Tp/CdOrPrtry/Cd") or _text(node, "Tp/CdOrPrtry/Prtry"),
+        "type": (
+            _text(node, "Tp/CdOrPrtry/Cd")
+            or _text(node, "Tp/CdOrPrtry/Prtry")
+            or _text(node, "Tp/Cd")  # .001.01
+            or _text(node, "Tp/Prtry")
+        ),
         "amount": _signed(amount, _text(node, "CdtDbtInd"), f"{where}/CdtDbtInd"),
         "currency": amount_node.get("Ccy"),
         "date": _date(node, "Dt", where, warnings),
@@ -479,7 +495,18 @@ def _parse_entry(entry, where, warnings):
         for index, detail in enumerate(entry.iterfind("NtryDtls/TxDtls"), 1)
     ]
     items = [_detail_amount(detail, path, direction) for detail, path in details]
-    if len(details) < 2 or None in items:
+    split = len(details) > 1 and None not in items
+    if split and not _batch_adds_up(items, amount, amount_node.get("Ccy")):
+        split = False
+        warnings.append(
+            ParseWarning(
+                "batch_mismatch",
+                f"the details of the entry ({', '.join(_item_text(item) for item in items)}) "
+                f"do not add up to its amount {amount}: kept as one transaction",
+                element=f"{where}/Amt",
+            )
+        )
+    if not split:
         # One transaction for the entry: the first detail describes it (as
         # genkgo and OCA read it), the remittance texts of all are kept.
         _apply_details(base, details[0] if details else None, direction)
@@ -493,7 +520,6 @@ def _parse_entry(entry, where, warnings):
         _apply_details(tx, detail_at, direction)
         tx.remittance = _remittance([detail_at[0]], entry)
         transactions.append(tx)
-    _check_batch(transactions, amount, where, warnings)
     return amount, transactions
 
 
@@ -551,16 +577,16 @@ def _batch_item(base, amount, currency, index):
     )
 
 
-def _check_batch(transactions, amount, where, warnings):
-    total = sum(tx.amount for tx in transactions)
-    if total != amount:
-        warnings.append(
-            ParseWarning(
-                "batch_mismatch",
-                f"the entry amount {amount} differs from its transactions' total {total}",
-                element=f"{where}/Amt",
-            )
-        )
+def _batch_adds_up(items, amount, currency):
+    """Whether the details' own amounts, all in the entry's currency, make its amount exactly."""
+    if any(item_currency not in (None, currency) for _amount, item_currency in items):
+        return False
+    return sum((item_amount for item_amount, _currency in items), Decimal(0)) == amount
+
+
+def _item_text(item):
+    amount, currency = item
+    return f"{amount} {currency}" if currency else str(amount)
 
 
 def _transaction_code(element):

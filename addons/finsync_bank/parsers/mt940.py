@@ -25,7 +25,14 @@ Amounts are signed for the account holder: ``D`` and ``RC`` (reversal of a credi
 lines are negative, ``C`` and ``RD`` positive; ``RC``/``RD`` set ``extra["reversal"]``.
 MT942 lines are intraday (``extra["status"] = "pending"``).
 
-ParseError codes: ``empty``, ``not_mt940`` (no :20: statement), ``missing_account``
+:25: keeps the whole identification in ``statement.account`` (``51230800/0000007304``,
+``BIC/account``; a currency the bank appends is dropped); with a ``bank/`` part, the
+account alone is ``extra["account_number"]`` and the bank code ``extra["bank_id"]``.
+The :61: funds code (the letter after the D/C mark) is ``extra["funds_code"]``.
+
+ParseError codes: ``empty``, ``not_mt940`` (no :20: statement; a :20: with no
+balance nor :61: line; prose, CSV rows or XML outside or under one-line fields:
+a file quoting MT940 tags is no MT940), ``missing_account``
 (no :25:), ``balance`` / ``statement_line`` / ``date`` / ``amount`` (unreadable
 field; ``amount`` also for a dot used as decimal separator), ``truncated`` (the file
 stops inside an MT940 statement before its closing balance). Every error carries the
@@ -60,7 +67,7 @@ _FALLBACK_ENCODINGS = ("cp1252", "iso-8859-2", "cp852", "latin-1")
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$")
+_TAG = re.compile(r"^:(\d{2}[A-Z]?|NS):(.*)$")
 # {1:..}{2:..}{3:{108:..}} headers, optionally followed by the opening of block 4.
 _BLOCK_HEADER = re.compile(r"^((?:\{[1-35]:(?:[^{}]|\{[^{}]*\})*\})*)(\{4:)?")
 _MESSAGE_TYPE = re.compile(r"\{2:[IO](\d{3})")
@@ -70,7 +77,7 @@ _SNIFF = re.compile(rb"(^|[\r\n{])(\{4:)?[\r\n]*:20:.{0,40}[\r\n]+(?:[^\r\n]*[\r
 _BALANCE = re.compile(r"^([DC])(\d{6})([A-Z]{3})([\d.,]+)$")
 _STATEMENT_LINE = re.compile(
     r"^(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
-    r"(?P<amount>[\d.,]+)(?P<code>[A-Z][A-Z0-9]{3})(?P<rest>.*)$"
+    r"(?P<amount>[\d.,]+)(?P<code>[A-Z][A-Z0-9 ]{3})(?P<rest>.*)$"
 )
 # Rabobank pads the 16-character customer reference with spaces and puts the
 # counterparty name after it on the same line.
@@ -80,6 +87,16 @@ _DATETIME = re.compile(r"^(\d{6})(\d{2})(\d{2})(?:([+-])(\d{2})(\d{2}))?$")
 _SUM_ENTRIES = re.compile(r"^(\d*)([A-Z]{3})([\d.,]+)$")
 _FLOOR_LIMIT = re.compile(r"^([A-Z]{3})([DC]?)([\d.,]+)$")
 _LOCAL_ACCOUNT = re.compile(r"^\d{7,10}$")
+# What may stand before the first :20:: SWIFT blocks (stripped), a ``:940:`` tag or a
+# bank's one-word header lines (ABN AMRO's ``ABNANL2A`` / ``940``). Prose, CSV
+# headers or XML there mean the file is something else quoting MT940 tags.
+_PREAMBLE_WORD = re.compile(r"^[A-Za-z0-9]{0,16}$")
+# Fields that hold one line: a bank may wrap the value (ING's ":28C:0000" + "0"), but
+# prose or a CSV row under them means another format.
+_WRAPPED_VALUE = re.compile(r"^[A-Za-z0-9/.,+-]{1,35}$")
+_SINGLE_LINE_TAGS = ("20", "25", "28", "28C", "60F", "60M", "62F", "62M", "64", "65")
+# A statement holds at least one of these; a :20: without any is no MT940 message.
+_BODY_TAGS = ("60F", "60M", "61", "62F", "62M", "13", "13D", "34F", "90D", "90C")
 # ING puts the name of the :86: key holding the reference ("EREF", "PREF") in :61:.
 _POINTER_REFERENCES = ("EREF", "PREF", "KREF", "MARF", "KREF+")
 
@@ -195,8 +212,17 @@ def _read_fields(lines):
             fields.append(_Field("END", [], number))
             current = None
         elif current is not None and text.strip():
+            if current.tag in _SINGLE_LINE_TAGS and not _WRAPPED_VALUE.match(text.strip()):
+                _refuse_foreign_text(number, f"text under the one-line field :{current.tag}:")
             current.lines.append(text)
+        elif not _PREAMBLE_WORD.match(text.strip().strip(":{}-")):
+            _refuse_foreign_text(number, "text outside any MT940 field")
     return fields
+
+
+def _refuse_foreign_text(number, what):
+    """A file quoting MT940 tags among other text (a letter, a CSV, XML) is no MT940."""
+    raise ParseError("not_mt940", f"{what}: not an MT940/MT942 file", line=number)
 
 
 def _continues_details(current, lines, number):
@@ -273,13 +299,14 @@ def _balance(item, warnings):
 
 
 def _account(identification, currency):
-    """Account and bank code of :25: (``IBAN``, ``BIC/account``, ``bank/account/CUR``)."""
+    """Account, bank code and whole identification of :25: (``IBAN``, ``BIC/account``,
+    ``bank/account/CUR``); a currency the bank appends is no part of any of them."""
     text = identification.strip().lstrip("/")
     # ING and Rabobank append the currency to the account, Raiffeisen adds "/HUF".
     if currency and text.upper().endswith(currency) and len(text) > len(currency):
         text = text[: -len(currency)].rstrip(" /")
     bank, sep, account = text.partition("/")
-    return (account.strip(), bank.strip()) if sep else (text, None)
+    return (account.strip(), bank.strip(), text) if sep else (text, None, text)
 
 
 def _report_datetime(item):
@@ -435,6 +462,13 @@ class _StatementBuilder:
 
 def _build_statement(message, encoding, is_last, last_line):
     """One ParsedStatement from one message, checked and with unique ids assigned."""
+    if not any(item.tag in _BODY_TAGS for item in message.fields):
+        raise ParseError(
+            "not_mt940",
+            f"statement {message.fields[0].value!r} has no balance (:60F:/:62F:) nor "
+            ":61: line: not an MT940/MT942 file",
+            line=message.fields[0].line,
+        )
     builder = _StatementBuilder(encoding)
     for item in message.fields:
         builder.feed(item)
@@ -443,7 +477,7 @@ def _build_statement(message, encoding, is_last, last_line):
         "942" if builder.has_942_fields and statement.opening_balance is None else "940"
     )
     statement.extra["message_type"] = message_type
-    _resolve_account(statement)
+    identification = _resolve_account(statement)
     if message_type == "940":
         _check_complete(statement, message, is_last, last_line)
     for transaction, details in builder.details:
@@ -451,7 +485,13 @@ def _build_statement(message, encoding, is_last, last_line):
     _check_balances(statement)
     _check_control_totals(statement)
     statement.extra = {key: value for key, value in statement.extra.items() if value != []}
-    return assign_unique_ids(statement)
+    # Ids keep using the account number alone, as before the whole identification
+    # was kept: a file imported then is still recognised.
+    assign_unique_ids(statement)
+    # ``bank/account`` (``51230800/0000007304``) stays whole; the importer finds the
+    # journal by it or by ``extra["account_number"]``.
+    statement.account = identification
+    return statement
 
 
 def _resolve_account(statement):
@@ -462,9 +502,10 @@ def _resolve_account(statement):
             f"statement {statement.statement_id!r} has no :25: account identification",
             line=statement.extra.get("line"),
         )
-    statement.account, bank = _account(identification, statement.currency)
+    statement.account, bank, whole = _account(identification, statement.currency)
     if bank:
-        statement.extra["bank_id"] = bank
+        statement.extra.update(bank_id=bank, account_number=statement.account)
+    return whole
 
 
 def _check_complete(statement, message, is_last, last_line):
@@ -549,7 +590,8 @@ def _statement_line(item, warnings):
         # SWIFT gives the entry date only when it differs from the value date.
         booking_date=_entry_date(value_date, entry, warnings, item.line) if entry else value_date,
         bank_reference=bank_reference,
-        bank_transaction_code=match.group("code"),
+        # Some banks pad the type code ("S   " for a SWIFT transfer without a number).
+        bank_transaction_code=match.group("code").strip(),
         end_to_end_id=None if customer in (None, *NO_REFERENCE, *_POINTER_REFERENCES) else customer,
         extra={key: value for key, value in extra.items() if value is not None},
     )

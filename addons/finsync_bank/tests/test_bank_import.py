@@ -413,3 +413,23 @@ class TestBankImport(BankImportCommon):
             [("event_id", "in", (first.event_ids | second.event_ids).ids)]
         )
         self.assertEqual(sorted(transactions.mapped("amount")), [10.0, 20.0, 30.0])
+
+    def test_mt940_bank_code_and_account_finds_the_journal_by_either(self):
+        """``:25:51230800/0000007304`` is shown whole and finds the journal of either form."""
+        currency = self.currency.name
+        data = (
+            f":20:BLZ-1\n:25:51230800/0000007304\n:28C:1/1\n:60F:C260105{currency}100,00\n"
+            f":61:2601050105C25,00NTRFNONREF//BLZ-REF-1\n:86:Invoice 7304\n"
+            f":62F:C260105{currency}125,00\n-\n"
+        ).encode()
+        for number in ("0000007304", "51230800/0000007304"):
+            with self.subTest(journal_account=number):
+                self.journal.bank_account_id.sudo().acc_number = number  # setup only
+                wizard = self._wizard((f"blz-{len(number)}.sta", data))
+                wizard.action_preview()
+                self.assertEqual(wizard.state, "preview", wizard.message)
+                self.assertEqual(wizard.preview_ids.account, "51230800/0000007304")
+                self.assertEqual(wizard.preview_ids.journal_id, self.journal)
+        wizard.action_import()
+        self.assertEqual(wizard.statement_ids.journal_id, self.journal)
+        self.assertEqual(len(wizard.statement_ids.line_ids), 1)

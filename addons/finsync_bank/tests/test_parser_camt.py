@@ -448,6 +448,70 @@ class TestCamtReading(BaseCase):
                 self.assertEqual(statement.extra["version"], f"camt.053.001.{version}")
                 self.assertEqual(statement.transactions[0].amount, D("10.00"))
 
+    def test_version_01_statement_and_report(self):
+        """camt.053.001.01 / camt.052.001.01: ``...V01`` roots and ``Bal/Tp/Cd``."""
+
+        def v01(root, record, status):
+            def bal(code, amount, day):
+                return (
+                    f"<Bal><Tp><Cd>{code}</Cd></Tp><Amt Ccy='EUR'>{amount}</Amt>"
+                    f"<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-03-{day}</Dt></Dt></Bal>"
+                )
+
+            return (
+                f"<?xml version='1.0' encoding='UTF-8'?>\n<Document xmlns='{NS}{root[1]}'>"
+                f"<{root[0]}><GrpHdr><MsgId>V01-MSG</MsgId>"
+                f"<CreDtTm>2026-03-03T18:00:00</CreDtTm></GrpHdr>"
+                f"<{record}><Id>V01-1</Id><CreDtTm>2026-03-03T18:00:00</CreDtTm>"
+                f"<Acct><Id><IBAN>{IBAN}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+                + bal("OPBD", "500.00", "02")
+                + bal("CLBD", "462.50", "03")
+                + "<TxsSummry><TtlNtries><NbOfNtries>2</NbOfNtries><Sum>87.50</Sum>"
+                "<TtlNetNtryAmt>37.50</TtlNetNtryAmt><CdtDbtInd>DBIT</CdtDbtInd>"
+                "</TtlNtries></TxsSummry>"
+                "<Ntry><Amt Ccy='EUR'>62.50</Amt><CdtDbtInd>DBIT</CdtDbtInd>"
+                f"<Sts>{status}</Sts><BookgDt><Dt>2026-03-03</Dt></BookgDt>"
+                "<ValDt><Dt>2026-03-03</Dt></ValDt><AcctSvcrRef>V01-A</AcctSvcrRef>"
+                "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>ESCT</SubFmlyCd>"
+                "</Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>PAY-77</EndToEndId>"
+                "</Refs><RltdPties><Cdtr><Nm>Stationery Ltd</Nm></Cdtr><CdtrAcct><Id>"
+                "<IBAN>DE89370400440532013000</IBAN></Id></CdtrAcct></RltdPties>"
+                "<RmtInf><Ustrd>Order 77</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
+                "<Ntry><Amt Ccy='EUR'>25.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>"
+                f"<Sts>{status}</Sts><BookgDt><Dt>2026-03-03</Dt></BookgDt>"
+                "<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Jane Buyer</Nm></Dbtr></RltdPties>"
+                "<RmtInf><Ustrd>INV/2026/00012</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
+                f"</{record}></{root[0]}></Document>\n"
+            ).encode()
+
+        cases = (
+            (("BkToCstmrStmtV01", "camt.053.001.01"), "Stmt", "BOOK", "camt.053"),
+            (("BkToCstmrAcctRptV01", "camt.052.001.01"), "Rpt", "BOOK", "camt.052"),
+        )
+        for root, record, status, fmt in cases:
+            with self.subTest(message=root[1]):
+                data = v01(root, record, status)
+                self.assertTrue(camt.sniff(data))
+                result = camt.parse(data)
+                self.assertEqual(result.format, fmt)
+                (statement,) = result.statements
+                self.assertEqual(statement.extra["version"], root[1])
+                self.assertEqual((statement.account, statement.currency), (IBAN, "EUR"))
+                self.assertEqual(statement.opening_balance, D("500.00"))
+                self.assertEqual(statement.closing_balance, D("462.50"))
+                self.assertEqual(statement.closing_date, datetime.date(2026, 3, 3))
+                self.assertEqual(statement.warnings, [])
+                paid, received = statement.transactions
+                self.assertEqual((paid.amount, received.amount), (D("-62.50"), D("25.00")))
+                self.assertEqual(paid.booking_date, datetime.date(2026, 3, 3))
+                self.assertEqual(paid.bank_transaction_code, "PMNT/ICDT/ESCT")
+                self.assertEqual(paid.end_to_end_id, "PAY-77")
+                self.assertEqual(paid.counterparty_name, "Stationery Ltd")
+                self.assertEqual(paid.counterparty_account, "DE89370400440532013000")
+                self.assertEqual(paid.remittance, "Order 77")
+                self.assertEqual(received.counterparty_name, "Jane Buyer")
+                self.assertEqual(received.remittance, "INV/2026/00012")
+
     def test_prefixed_namespace_reads_the_same(self):
         data = document(entry()).replace(b"<", b"<c:").replace(b"<c:/", b"</c:")
         data = data.replace(b"<c:?xml", b"<?xml").replace(b'xmlns="', b'xmlns:c="')
@@ -511,9 +575,39 @@ class TestCamtReading(BaseCase):
     def test_batch_that_does_not_add_up_is_flagged(self):
         details = '<TxDtls><Amt Ccy="EUR">1.00</Amt></TxDtls>' * 2
         (statement,) = camt.parse(document(entry("5.00", details=details))).statements
-        self.assertEqual([tx.amount for tx in statement.transactions], [D("1.00"), D("1.00")])
+        # The entry stays whole: the bank booked 5.00, not the details' 2.00.
+        self.assertEqual([tx.amount for tx in statement.transactions], [D("5.00")])
         (warning,) = [w for w in statement.warnings if w.code == "batch_mismatch"]
         self.assertEqual(warning.element, "Stmt[1]/Ntry[1]/Amt")
+
+    def test_batch_splits_only_when_its_details_add_up_in_the_entry_currency(self):
+        def details(*amounts):
+            return "".join(
+                f"<TxDtls><Refs><EndToEndId>E{index}</EndToEndId></Refs>"
+                f'<AmtDtls><TxAmt><Amt Ccy="{currency}">{amount}</Amt></TxAmt></AmtDtls>'
+                f"<RmtInf><Ustrd>Item {index}</Ustrd></RmtInf></TxDtls>"
+                for index, (amount, currency) in enumerate(amounts, 1)
+            )
+
+        cases = {
+            "short by 5": ("50.00", details(("30.00", "EUR"), ("15.00", "EUR"))),
+            "over by a cent": ("50.00", details(("30.00", "EUR"), ("20.01", "EUR"))),
+            "other currency": ("50.00", details(("30.00", "USD"), ("20.00", "USD"))),
+            "mixed currencies": ("50.00", details(("30.00", "EUR"), ("20.00", "CHF"))),
+        }
+        for name, (amount, xml) in cases.items():
+            with self.subTest(case=name):
+                (statement,) = camt.parse(document(entry(amount, "DBIT", details=xml))).statements
+                (tx,) = statement.transactions
+                self.assertEqual((tx.amount, tx.currency), (D("-50.00"), "EUR"))
+                self.assertNotIn("batch_index", tx.extra)
+                self.assertEqual(tx.remittance, "Item 1 Item 2")
+                self.assertIn("batch_mismatch", [w.code for w in statement.warnings])
+        # Exact decimals: 0.10 + 0.20 is 0.30 (it is not in binary floating point).
+        xml = details(("0.10", "EUR"), ("0.20", "EUR"))
+        (statement,) = camt.parse(document(entry("0.30", "DBIT", details=xml))).statements
+        self.assertEqual([tx.amount for tx in statement.transactions], [D("-0.10"), D("-0.20")])
+        self.assertNotIn("batch_mismatch", [w.code for w in statement.warnings])
 
     def test_remittance_texts(self):
         several = "<TxDtls><RmtInf><Ustrd>Part one</Ustrd><Ustrd>part two</Ustrd></RmtInf></TxDtls>"

@@ -201,7 +201,9 @@ class TestMt940Corpus(BaseCase):
             account, ref, number, currency, opening, opened, closing, closed = expected
             with self.subTest(file=name):
                 last = self._parse(name).statements[-1]
-                self.assertEqual(last.account, account)
+                # ``bank/account`` identifications stay whole; the account part is apart.
+                self.assertEqual(last.extra.get("account_number", last.account), account)
+                self.assertTrue(last.account.endswith(account))
                 self.assertEqual(last.statement_id, ref)
                 self.assertEqual(last.extra["statement_number"], number)
                 self.assertEqual(last.currency, currency)
@@ -317,7 +319,8 @@ class TestMt940Corpus(BaseCase):
     def test_german_sepa_subfields(self):
         result = self._parse("wolph__betterplace__sepa_snippet.sta")
         first, last = result.statements
-        self.assertEqual(first.account, "0194787400888")
+        self.assertEqual(first.account, "50880050/0194787400888")
+        self.assertEqual(first.extra["account_number"], "0194787400888")
         self.assertEqual(first.extra["bank_id"], "50880050")
         line = first.transactions[0]
         self.assertEqual(line.booking_date, datetime.date(2007, 9, 4))
@@ -414,6 +417,40 @@ class TestMt940Synthetic(BaseCase):
         self.assertTrue(credit.extra["reversal"] and debit.extra["reversal"])
         self.assertEqual(result.statements[0].warnings, [])
 
+    def test_funds_code_and_reversals(self):
+        """A funds code after D/C/RD/RC is no part of the amount; reversals keep their mark."""
+        body = (
+            ":61:2401020102DF2402,00S   X\n:NS:01 fee note\n"  # padded type code, funds F
+            ":61:2401020102RCK15,00NTRFNONREF//REV1\n"  # reversal of a credit: money out
+            ":61:2401020102RDF7,50NCHGNONREF\n"  # reversal of a debit: money back
+        )
+        header = HEADER.replace("100,00", "2500,00")
+        (statement,) = mt940.parse(_mt940(body, header, ":62F:C240102EUR90,50\n-\n")).statements
+        funds, out, back = statement.transactions
+        self.assertEqual(statement.warnings, [])
+        self.assertEqual(
+            [(tx.amount, tx.extra.get("funds_code")) for tx in statement.transactions],
+            [(D("-2402.00"), "F"), (D("-15.00"), "K"), (D("7.50"), "F")],
+        )
+        self.assertEqual((funds.bank_transaction_code, funds.end_to_end_id), ("S", "X"))
+        self.assertNotIn("reversal", funds.extra)
+        self.assertEqual((out.extra["reversal"], out.bank_reference), (True, "REV1"))
+        self.assertEqual((back.extra["reversal"], back.bank_transaction_code), (True, "NCHG"))
+
+    def test_bank_code_and_account_identification(self):
+        """``:25:51230800/0000007304`` stays whole; the account part is kept apart."""
+        header = HEADER.replace("NL91ABNA0417164300", "51230800/0000007304")
+        body = ":61:2401020102D10,00NTRFNONREF//B1\n"
+        (statement,) = mt940.parse(_mt940(body, header)).statements
+        self.assertEqual(statement.account, "51230800/0000007304")
+        self.assertEqual(statement.extra["account_number"], "0000007304")
+        self.assertEqual(statement.extra["bank_id"], "51230800")
+        # Line ids are built on the account number, as they were before.
+        self.assertEqual(statement.transactions[0].unique_id, "0000007304:B1:2024-01-02:-10")
+        with_currency = header.replace("0000007304", "0000007304EUR")
+        (statement,) = mt940.parse(_mt940(body, with_currency)).statements
+        self.assertEqual(statement.account, "51230800/0000007304")
+
     def test_entry_date_year_turnover(self):
         header = ":20:S\n:25:NL91ABNA0417164300\n:60F:C231231EUR0,\n"
         body = ":61:2312310102C1,NTRFNONREF\n:61:2401021231D1,NTRFNONREF\n"
@@ -506,6 +543,37 @@ class TestMt940Synthetic(BaseCase):
     def test_garbage(self):
         self.assertParseError(b"\x89PNG\r\n\x1a\n\x00\x00garbage\xff\xfe", "not_mt940", 1)
         self.assertParseError(b"hello world\nthis is no statement\n", "not_mt940", 1)
+
+    def test_files_quoting_mt940_tags_are_refused(self):
+        """Wrong files with some MT940 tags are refused as not MT940, not read as a statement."""
+        statement = ":20:S1\n:25:NL91ABNA0417164300\n:60F:C240101EUR0,\n:62F:C240101EUR0,\n-\n"
+        cases = {
+            # a reference and details, no account, balance nor line
+            "only a reference": (b":20:REF-2024-001\n:86:see attached\n", 1),
+            "reference and account": (b":20:REF\n:25:NL91ABNA0417164300\n-\n", 1),
+            "letter with colons": (
+                b"Dear Sir,\n\nRe: statement\n:20: is the reference we quote\nRegards\n",
+                1,
+            ),
+            "tags inside a letter": (b":20: our reference\n:25: your account\n", 1),
+            "csv quoting a :61: line": (
+                b"date;amount;text\n" + statement.encode() + b":61:240102D1,NTRF\n",
+                1,
+            ),
+            "camt quoting tags": (
+                b"<?xml version='1.0'?>\n<Document><AddtlNtryInf>\n"
+                + statement.encode()
+                + b"</AddtlNtryInf></Document>\n",
+                1,
+            ),
+            "prose under a balance": (
+                statement.replace("-\n", "Please call us about this balance.\n").encode(),
+                5,
+            ),
+        }
+        for name, (data, line) in cases.items():
+            with self.subTest(file=name):
+                self.assertParseError(data, "not_mt940", line)
 
     def test_truncated_file(self):
         data = _mt940(":61:240102D10,00NTRFNONREF\n:86:half a li", closing="")
