@@ -37,7 +37,8 @@ every transaction response and never resolves entity declarations.
 
 Warnings (``ParseWarning.code``): ``currency_missing``, ``balance_missing``,
 ``date_adjusted`` (a value date past the month's end), ``server_status`` (a
-non-error status code), ``account_listing``.
+non-error status code), ``account_listing``, ``investment_skipped`` (the file
+also holds an investment statement, not read).
 
 Errors (``ParseError.code``): ``empty``, ``encoding``, ``not_ofx``,
 ``header``, ``xml_entities``, ``syntax``, ``truncated``, ``server_error``,
@@ -136,7 +137,25 @@ def parse(data, filename=None, **options):
     result.statements += _listed_accounts(ofx, context)
     if not result.statements:
         _refuse_without_statement(ofx)
+    _note_investments(ofx, result.statements)
     return result
+
+
+def _note_investments(ofx, statements):
+    """Tell, on every statement read, that the file's investment statements were not."""
+    for investment in ofx.walk():
+        if investment.tag != "INVSTMTRS":
+            continue
+        for statement in statements:
+            statement.warnings.append(
+                ParseWarning(
+                    "investment_skipped",
+                    "the file also holds an investment statement (INVSTMTRS),"
+                    " which FinSync does not read",
+                    line=investment.line,
+                    element=investment.path,
+                )
+            )
 
 
 def _refuse_without_statement(ofx):

@@ -322,6 +322,14 @@ class TestOfxSynthetic(BaseCase):
         ).encode()
         error = self.assertParseError(data, "no_statement", line=line_of(data, b"<INVSTMTRS>"))
         self.assertIn("investment statement (INVSTMTRS)", error.message)
+        # Beside a bank statement, the investment one is not read either, and each
+        # statement read says so.
+        investment = data[data.index(b"<INVSTMTMSGSRSV1>") : data.index(b"</OFX>")]
+        mixed = sgml().replace(b"</BANKMSGSRSV1>", b"</BANKMSGSRSV1>" + investment)
+        (statement,) = ofx.parse(mixed).statements
+        (warning,) = statement.warnings
+        self.assertEqual(warning.code, "investment_skipped")
+        self.assertEqual(warning.line, line_of(mixed, b"<INVSTMTRS>"))
 
     def test_dates_stay_in_the_banks_time_zone(self):
         data = sgml(transactions=transaction(posted="20240131233000.000[-8:PST]"))
