@@ -120,6 +120,36 @@ ensure_python_env() {
     echo "$stamp" > "$stamp_file"
 }
 
+# --- Third-party test fixtures ---------------------------------------------
+
+# ofxparse's sdist holds the fixtures of its test suite, which FinSync's OFX reader
+# must read as ofxparse's tests expect (finsync_bank/tests/test_parser_ofx_conformance.py).
+# They are not ours to ship: the pinned sdist is downloaded from PyPI beside the venv.
+OFXPARSE_SDIST_VERSION=0.21
+OFXPARSE_SDIST_SHA256=057ab68d31270dece4d1a47662096aa76341968aaee145ffc711cb44cbd5c4a7
+
+ensure_test_fixtures() {
+    local dir="$FINSYNC_HOME/fixtures"
+    local sdist="$dir/ofxparse-$OFXPARSE_SDIST_VERSION.tar.gz"
+    export FINSYNC_OFXPARSE_SDIST="$sdist"
+    if [ -f "$sdist" ] && echo "$OFXPARSE_SDIST_SHA256  $sdist" | sha256sum --check --status; then
+        return 0
+    fi
+    mkdir -p "$dir"
+    rm -f "$sdist"
+    # Without it the conformance tests skip, saying so: a failed download is not fatal.
+    if ! "$FINSYNC_VENV/bin/python" -m pip download --disable-pip-version-check --quiet \
+        --no-binary :all: --no-deps "ofxparse==$OFXPARSE_SDIST_VERSION" -d "$dir" \
+        >>"$FINSYNC_HOME/pip.log" 2>&1; then
+        info "could not download ofxparse $OFXPARSE_SDIST_VERSION's sdist (see $FINSYNC_HOME/pip.log): the OFX conformance tests will be skipped"
+        return 0
+    fi
+    if ! echo "$OFXPARSE_SDIST_SHA256  $sdist" | sha256sum --check --status; then
+        rm -f "$sdist"
+        info "the downloaded ofxparse $OFXPARSE_SDIST_VERSION sdist is not the pinned one (sha256 differs): removed, the OFX conformance tests will be skipped"
+    fi
+}
+
 # --- PostgreSQL -----------------------------------------------------------
 
 _pg_owner() {

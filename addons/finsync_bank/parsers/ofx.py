@@ -9,12 +9,14 @@ Dialects handled:
   leaf elements whose end tag is optional), including Quicken/QuickBooks QFX
   files (``<INTU.BID>``) and header-less files that start at ``<OFX>``;
 - OFX 2.x XML (``<?OFX OFXHEADER="200" ...?>``), including the common
-  "XML" files that still leave leaf elements unclosed.
+  "XML" files that still leave leaf elements unclosed, values in CDATA
+  sections and any ASCII-compatible declared encoding (``us-ascii``).
 
 One ``ParsedStatement`` per ``STMTRS`` (bank) or ``CCSTMTRS`` (credit card),
 in file order; an account-information answer (``ACCTINFORS``) yields one
 statement per listed account, without transactions or balances and with an
-``account_listing`` warning. Investment statements are not read.
+``account_listing`` warning. Investment statements (``INVSTMTRS``) and
+sign-on-only answers are refused (``no_statement``) saying so.
 
 Mapping: ``ACCTID`` -> account (``BANKID``/``BRANCHID``/``ACCTTYPE`` in
 ``extra``), ``CURDEF`` -> currency, ``LEDGERBAL`` -> closing balance and date
@@ -35,7 +37,8 @@ every transaction response and never resolves entity declarations.
 
 Warnings (``ParseWarning.code``): ``currency_missing``, ``balance_missing``,
 ``date_adjusted`` (a value date past the month's end), ``server_status`` (a
-non-error status code), ``account_listing``.
+non-error status code), ``account_listing``, ``investment_skipped`` (the file
+also holds an investment statement, not read).
 
 Errors (``ParseError.code``): ``empty``, ``encoding``, ``not_ofx``,
 ``header``, ``xml_entities``, ``syntax``, ``truncated``, ``server_error``,
@@ -48,7 +51,7 @@ import codecs
 import datetime
 import re
 from dataclasses import dataclass, field
-from xml.sax.saxutils import unescape
+from xml.sax.saxutils import escape, unescape
 
 from .base import (
     ParsedStatement,
@@ -70,6 +73,8 @@ _OFX2_VERSION = re.compile(rb"<\?OFX[^>]*\bVERSION=[\"'](\d+)[\"']", re.IGNORECA
 _ENTITY_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # Tags, plus the processing instructions and comments of OFX 2 that carry no data.
 _MARKUP = re.compile(r"<(/?)([A-Za-z][\w.]*)\s*>|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+# A CDATA section holds a value verbatim (OFX 2 XML): ``<NAME><![CDATA[A & B]]></NAME>``.
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 _OFX_END = re.compile(r"</OFX>\s*\Z", re.IGNORECASE)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # YYYYMMDD, optional time HHMMSS.XXX (some banks write HHMMSS:XXX), optional [offset:TZ].
@@ -121,7 +126,7 @@ def parse(data, filename=None, **options):
     """Every statement of an OFX file; ``filename`` and ``options`` are not needed by OFX."""
     text, version = _decode(data)
     _refuse_entities(text)
-    ofx = _build_tree(text).find("OFX")
+    ofx = _build_tree(_expand_cdata(text)).find("OFX")
     if ofx is None:
         raise ParseError("not_ofx", "the file has no <OFX> element at its top level")
     result = ParseResult(format=FORMAT, warnings=_check_statuses(ofx))
@@ -131,13 +136,52 @@ def parse(data, filename=None, **options):
             result.statements.append(_statement(node, context))
     result.statements += _listed_accounts(ofx, context)
     if not result.statements:
+        _refuse_without_statement(ofx)
+    _note_investments(ofx, result.statements)
+    return result
+
+
+def _note_investments(ofx, statements):
+    """Tell, on every statement read, that the file's investment statements were not."""
+    for investment in ofx.walk():
+        if investment.tag != "INVSTMTRS":
+            continue
+        for statement in statements:
+            statement.warnings.append(
+                ParseWarning(
+                    "investment_skipped",
+                    "the file also holds an investment statement (INVSTMTRS),"
+                    " which FinSync does not read",
+                    line=investment.line,
+                    element=investment.path,
+                )
+            )
+
+
+def _refuse_without_statement(ofx):
+    """Say what the file holds instead of a statement: investments, a sign-on, nothing."""
+    investment = next((node for node in ofx.walk() if node.tag == "INVSTMTRS"), None)
+    if investment is not None:
         raise ParseError(
             "no_statement",
-            "the file holds no bank or credit-card statement (STMTRS, CCSTMTRS) nor account list",
+            "the file is an investment statement (INVSTMTRS), which FinSync does not read:"
+            " it reads bank and credit-card statements (STMTRS, CCSTMTRS) and account lists",
+            line=investment.line,
+            element=investment.path,
+        )
+    if [child.tag for child in ofx.children] == ["SIGNONMSGSRSV1"]:
+        raise ParseError(
+            "no_statement",
+            "the file holds only the bank's sign-on answer (SIGNONMSGSRSV1), no statement",
             line=ofx.line,
             element=ofx.path,
         )
-    return result
+    raise ParseError(
+        "no_statement",
+        "the file holds no bank or credit-card statement (STMTRS, CCSTMTRS) nor account list",
+        line=ofx.line,
+        element=ofx.path,
+    )
 
 
 # Bytes to text -------------------------------------------------------------
@@ -220,6 +264,15 @@ def _refuse_entities(text):
 
 
 # Text to element tree -------------------------------------------------------
+
+
+def _expand_cdata(text):
+    """CDATA sections replaced by their text, escaped as ordinary element text.
+
+    The escaping is undone by ``_unescape`` like any other value's, and keeps
+    the lines where they are, so errors still name the line of the file.
+    """
+    return _CDATA.sub(lambda match: escape(match.group(1)), text)
 
 
 def _tokens(text):

@@ -1,5 +1,6 @@
 from . import test_parser_base
 from . import test_parser_ofx
+from . import test_parser_ofx_conformance
 from . import test_parser_camt
 from . import test_parser_mt940
 from . import test_parser_bai2

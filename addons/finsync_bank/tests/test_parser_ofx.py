@@ -281,6 +281,56 @@ class TestOfxSynthetic(BaseCase):
         self.assertEqual(tx.extra["check_number"], "1042")
         self.assertEqual(tx.value_date, datetime.date(2024, 1, 14))
 
+    def test_xml_us_ascii_crlf_with_cdata_values(self):
+        """OFX 2 as some banks write it: us-ascii, CRLF line ends, values in CDATA."""
+        xml_body = (
+            "<OFX>\n<BANKMSGSRSV1><STMTTRNRS><TRNUID>1</TRNUID><STMTRS><CURDEF>AUD</CURDEF>\n"
+            "<BANKACCTFROM><BANKID>BANK</BANKID><ACCTID>998877</ACCTID></BANKACCTFROM>\n"
+            "<BANKTRANLIST><DTSTART>20240101</DTSTART><DTEND>20240131</DTEND>\n"
+            "<STMTTRN><TRNTYPE>DEBIT</TRNTYPE><DTPOSTED>20240115</DTPOSTED>\n"
+            "<TRNAMT>-16.85</TRNAMT><FITID>1</FITID>\n"
+            "<NAME><![CDATA[CORNER SHOP & <CO>  ]]></NAME>\n"
+            "<MEMO><![CDATA[CARD 1234   TOWN &amp; AU]]></MEMO></STMTTRN>\n"
+            "<STMTTRN><TRNTYPE>CREDIT</TRNTYPE><DTPOSTED>20240116</DTPOSTED>\n"
+            "<TRNAMT>{amount}</TRNAMT><FITID>2</FITID></STMTTRN>\n"
+            "</BANKTRANLIST><LEDGERBAL><BALAMT>1234.12</BALAMT><DTASOF>20240131</DTASOF>"
+            "</LEDGERBAL></STMTRS></STMTTRNRS></BANKMSGSRSV1>\n</OFX>"
+        )
+
+        def crlf(amount):
+            text = XML_HEADER.format(encoding="us-ascii") + xml_body.format(amount=amount)
+            return text.replace("\n", "\r\n").encode("ascii")
+
+        (statement,) = ofx.parse(crlf("20.00")).statements
+        self.assertEqual((statement.account, statement.currency), ("998877", "AUD"))
+        self.assertEqual(statement.closing_balance, Decimal("1234.12"))
+        debit, credit = statement.transactions
+        self.assertEqual(debit.amount, Decimal("-16.85"))
+        # CDATA is verbatim: markup and entity-like text inside it are the value's characters.
+        self.assertEqual(debit.counterparty_name, "CORNER SHOP & <CO>")
+        self.assertEqual(debit.remittance, "CARD 1234   TOWN &amp; AU")
+        self.assertEqual(credit.amount, Decimal("20.00"))
+        # Lines still count as the file has them, after the CDATA and with CRLF ends.
+        data = crlf("twenty")
+        self.assertParseError(data, "amount", line=line_of(data, b"<TRNAMT>twenty"))
+
+    def test_investment_statement_is_refused_saying_so(self):
+        data = (
+            SGML_HEADER + "<OFX><INVSTMTMSGSRSV1><INVSTMTTRNRS><TRNUID>1\n<INVSTMTRS>"
+            "<DTASOF>20240131<CURDEF>USD<INVACCTFROM><BROKERID>b.com<ACCTID>42</INVACCTFROM>"
+            "</INVSTMTRS></INVSTMTTRNRS></INVSTMTMSGSRSV1></OFX>"
+        ).encode()
+        error = self.assertParseError(data, "no_statement", line=line_of(data, b"<INVSTMTRS>"))
+        self.assertIn("investment statement (INVSTMTRS)", error.message)
+        # Beside a bank statement, the investment one is not read either, and each
+        # statement read says so.
+        investment = data[data.index(b"<INVSTMTMSGSRSV1>") : data.index(b"</OFX>")]
+        mixed = sgml().replace(b"</BANKMSGSRSV1>", b"</BANKMSGSRSV1>" + investment)
+        (statement,) = ofx.parse(mixed).statements
+        (warning,) = statement.warnings
+        self.assertEqual(warning.code, "investment_skipped")
+        self.assertEqual(warning.line, line_of(mixed, b"<INVSTMTRS>"))
+
     def test_dates_stay_in_the_banks_time_zone(self):
         data = sgml(transactions=transaction(posted="20240131233000.000[-8:PST]"))
         (tx,) = ofx.parse(data).statements[0].transactions
@@ -400,7 +450,8 @@ class TestOfxSynthetic(BaseCase):
             SGML_HEADER + "<OFX><SIGNONMSGSRSV1><SONRS><STATUS><CODE>0<SEVERITY>INFO"
             "</STATUS></SONRS></SIGNONMSGSRSV1></OFX>"
         ).encode()
-        self.assertParseError(data, "no_statement")
+        error = self.assertParseError(data, "no_statement")
+        self.assertIn("only the bank's sign-on answer", error.message)
 
     def test_sniff(self):
         self.assertTrue(ofx.sniff(sgml()))
