@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
 
-from .references import extract, reference_keys
+from .references import difference, extract, near_keys, reference_keys
 
 MAX_SUBSET_ITEMS = 12  # open items of one partner searched for a sum (2^12 subsets)
 
@@ -108,12 +108,17 @@ class OpenItemIndex:
     def __init__(self, items):
         self.by_reference = {}
         self.by_partner = {}
+        # Keys with the year or the prefix left out: a reference written with another
+        # one is found, only to explain a proposal.
+        self.by_near = {}
         for item in items:
             keys = set()
             for reference in (item.reference, *item.other_references):
                 keys |= reference_keys(reference)
             for key in keys:
                 self.by_reference.setdefault(key, []).append(item)
+                for near in near_keys(key):
+                    self.by_near.setdefault(near, []).append((item, key))
             if item.partner_id:
                 self.by_partner.setdefault(item.partner_id, []).append(item)
 
@@ -188,10 +193,93 @@ def _as_written(item, key):
     return key
 
 
+def _near_misses(line, index, rule):
+    """{item id: (item, key written, item's key)}: open items whose reference the
+    label writes with another year or prefix (``INV/2027/00566`` for ``INV/2026/00566``)."""
+    found = {}
+    for text in line.texts:
+        for written in extract(text):
+            for near in near_keys(written):
+                for item, key in index.by_near.get(near, ()):
+                    if key != written and _eligible(rule, line, item):
+                        found.setdefault(item.id, (item, written, key))
+    return found
+
+
+def _by_near_miss(line, index, rule):
+    """A reference that exists nowhere as written is never enough to reconcile: the
+    open items it nearly names are a proposal saying what differs."""
+    misses = _near_misses(line, index, rule)
+    if not misses:
+        return None
+    items = [item for item, _written, _key in misses.values()]
+    reasons = [
+        f"reference {written} in the label is not open as written: "
+        f"{_as_written(item, key)} differs ({difference(written, key)})"
+        for item, written, key in misses.values()
+    ]
+    total = sum((item.amount for item in items), Decimal(0))
+    agrees, amount_reasons, diff = _amount_reasons(line, total, rule)
+    partner_reasons, _conflict = _partner_reasons(line, items)
+    return Decision(
+        "propose", items, 30, reasons + amount_reasons + partner_reasons, diff, "reference", agrees
+    )
+
+
+def _completion(line, index, rule, items, partner_reasons, conflict):
+    """The referenced ``items`` pay less than the line: the partner's other open items
+    that make up exactly the rest, when exactly one such set exists."""
+    partners = {item.partner_id for item in items}
+    if not rule.allow_many_items or len(partners) != 1 or None in partners:
+        return None
+    if line.partner_id and partners != {line.partner_id}:
+        return None
+    total = sum((item.amount for item in items), Decimal(0))
+    rest = line.amount - total
+    if not _is_part_of(total, line.amount):
+        return None
+    taken = {item.id for item in items}
+    others = [
+        item
+        for item in index.by_partner.get(partners.pop(), ())
+        if item.id not in taken and _eligible(rule, line, item)
+    ]
+    subsets = _subsets(others, rest, Decimal(0))
+    if not subsets:
+        return None
+    shown = ", ".join(sorted(item.reference for item in items))
+    if len(subsets) > 1:
+        return Decision(
+            "ambiguous",
+            items + [item for subset in subsets for item in subset],
+            40,
+            [
+                f"reference {shown} in the label",
+                f"{len(subsets)} sets of the partner's open items make up the rest ({rest})",
+            ],
+            basis="reference",
+        )
+    [chosen] = subsets
+    completed = ", ".join(sorted(item.reference for item in chosen))
+    sure = rule.auto_reconcile and not conflict
+    return Decision(
+        "reconcile" if sure else "propose",
+        items + chosen,
+        90,
+        [
+            f"reference {shown} in the label",
+            f"completed with {completed}: the partner's only open items making up the rest",
+            "amount equal",
+            *partner_reasons,
+        ],
+        basis="reference",
+    )
+
+
 def _by_reference(line, index, rule):
     candidates = _reference_candidates(line, index, rule)
     if not candidates:
-        return None
+        return _by_near_miss(line, index, rule)
     items = [item for item, _key in candidates]
     shown = sorted({_as_written(item, key) for item, key in candidates})
     reasons = [f"reference {', '.join(shown)} in the label"]
@@ -212,6 +300,10 @@ def _by_reference(line, index, rule):
             amount_agrees=False,
             partial_amounts={items[0].id: line.amount},
         )
+    if not agrees:
+        completed = _completion(line, index, rule, items, partner_reasons, conflict)
+        if completed:
+            return completed
     # A difference written off on the word of a reference alone needs the payer to agree.
     sure = agrees and rule.auto_reconcile and (difference == 0 or not conflict)
     return Decision(

@@ -102,3 +102,30 @@ def extract(text):
         for start in range(len(tokens) - size + 1):
             candidates.add("-".join(tokens[start : start + size]))
     return candidates
+
+
+def near_keys(key):
+    """Keys under which a reference written differently may be the same one:
+    ``"INV-2027-566"`` -> ``{"INV-*-566", "*-2027-566"}`` (another year, another
+    prefix). Only for keys of three or more groups ending in a number; such a
+    key never reconciles, it only explains a proposal."""
+    tokens = key.split("-")
+    if len(tokens) < 3 or not tokens[-1].isdigit():
+        return set()
+    head, number = tokens[:-1], tokens[-1]
+    years = "-".join("*" if token.isdigit() else token for token in head)
+    prefixes = "-".join(token if token.isdigit() else "*" for token in head)
+    return {f"{form}-{number}" for form in (years, prefixes) if form.strip("*-")}
+
+
+def difference(written, known):
+    """What tells the key ``written`` from ``known`` in words ("year 2027 instead of 2026")."""
+    written_tokens, known_tokens = written.split("-"), known.split("-")
+    if len(written_tokens) != len(known_tokens):
+        return f"{written} instead of {known}"
+    parts = []
+    for mine, theirs in zip(written_tokens, known_tokens, strict=True):
+        if mine != theirs:
+            kind = "prefix" if not mine.isdigit() else "year" if len(mine) == 4 else "number"
+            parts.append(f"{kind} {mine} instead of {theirs}")
+    return ", ".join(parts)

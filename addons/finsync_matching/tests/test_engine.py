@@ -216,3 +216,66 @@ class TestMatcherQuality(BaseCase):
         self.assertEqual([i.id for i in decision.items], [17])
         two = BankLine(1, Decimal("1.00"), "EUR", ("transfer",), 7, partner_source="account")
         self.assertEqual(match(two, index, Rule()).action, "none", "sums over 30 items: not tried")
+
+
+@tagged("post_install", "-at_install")
+class TestNeverOnAGuess(BaseCase):
+    def test_a_reference_not_open_as_written_is_only_a_proposal(self):
+        index = OpenItemIndex([item(1, "INV/2026/00566", "250.00", partner=7)])
+        rule = Rule(auto_partner_amount=True)
+        for label in ("INV/2027/00566", "BILL/2026/00566"):
+            decision = match(line("250.00", label), index, rule)
+            self.assertEqual(decision.action, "propose", label)
+            self.assertEqual([i.id for i in decision.items], [1])
+        decision = match(line("250.00", "Payment INV/2027/00566", partner=7), index, rule)
+        self.assertEqual(decision.action, "propose")
+        self.assertIn(
+            "reference INV-2027-566 in the label is not open as written: INV/2026/00566 "
+            "differs (year 2027 instead of 2026)",
+            decision.explanation,
+        )
+        # As people write it (case, separators, leading zeros) it still reconciles.
+        decision = match(line("250.00", "inv 2026.566"), index, rule)
+        self.assertEqual(decision.action, "reconcile")
+
+    def test_remittance_naming_some_invoices_is_completed_by_the_only_set(self):
+        items = [
+            item(1, "INV/2026/00001", "100.00", partner=7),
+            item(2, "INV/2026/00002", "30.00", partner=7),
+            item(3, "INV/2026/00003", "20.00", partner=7),
+            item(4, "INV/2026/00004", "45.00", partner=7),
+            item(5, "INV/2026/00005", "50.00", partner=8),
+        ]
+        # 150 = 100 named + 30 + 20 (the only set of the partner making up 50).
+        decision = match(line("150.00", "INV/2026/00001", partner=7), OpenItemIndex(items), Rule())
+        self.assertEqual(decision.action, "reconcile")
+        self.assertEqual(sorted(i.id for i in decision.items), [1, 2, 3])
+        self.assertIn("completed with INV/2026/00002, INV/2026/00003", decision.explanation)
+
+    def test_two_sets_making_up_the_rest_are_ambiguous(self):
+        items = [
+            item(1, "INV/2026/00001", "100.00", partner=7),
+            item(2, "INV/2026/00002", "30.00", partner=7),
+            item(3, "INV/2026/00003", "30.00", partner=7),
+        ]
+        decision = match(line("130.00", "INV/2026/00001", partner=7), OpenItemIndex(items), Rule())
+        self.assertEqual(decision.action, "ambiguous")
+        self.assertIn("2 sets of the partner's open items make up the rest", decision.explanation)
+
+    def test_no_set_making_up_the_rest_stays_as_before(self):
+        items = [
+            item(1, "INV/2026/00001", "100.00", partner=7),
+            item(2, "INV/2026/00002", "33.00", partner=7),
+        ]
+        decision = match(line("130.00", "INV/2026/00001", partner=7), OpenItemIndex(items), Rule())
+        self.assertEqual(decision.action, "propose")
+        self.assertEqual([i.id for i in decision.items], [1])
+        # Without automatic reconciliation the only set is a proposal.
+        items.append(item(3, "INV/2026/00003", "30.00", partner=7))
+        decision = match(
+            line("130.00", "INV/2026/00001", partner=7),
+            OpenItemIndex(items),
+            Rule(auto_reconcile=False),
+        )
+        self.assertEqual(decision.action, "propose")
+        self.assertEqual(sorted(i.id for i in decision.items), [1, 3])

@@ -76,6 +76,17 @@ class TestReconcileAfterImport(ReconcileCommon):
         self.assertEqual(tx.invoice_ids, self.invoice_b | self.invoice_c)
         self.assertEqual(set((self.invoice_b | self.invoice_c).mapped("payment_state")), {"paid"})
 
+    def test_a_reference_not_open_as_written_never_reconciles(self):
+        prefix, year, number = self.invoice_a.name.split("/")
+        written = f"{prefix}/{int(year) + 1}/{number}"
+        self.rule.auto_partner_amount = True
+        [tx] = self._import_lines(self._line("150.00", written, "R9"))
+        self.assertEqual(self.invoice_a.payment_state, "not_paid")
+        self.assertNotEqual(tx.state, "reconciled")
+        self.assertFalse(tx.statement_line_id.is_reconciled)
+        self.assertIn("is not open as written", tx.match_explanation)
+        self.assertIn(f"year {int(year) + 1} instead of {int(year)}", tx.match_explanation)
+
     def test_what_cannot_be_matched_lands_in_the_exception_queue(self):
         unknown, short = self._import_lines(
             self._line("42.00", "rent january", "R3"),
