@@ -269,6 +269,56 @@ def test_reads_a_stripe_balance_transaction(tmp_path):
     ]
 
 
+def test_reads_a_stripe_dispute_and_transfer(tmp_path):
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "amount": 12000,
+        "currency": "eur",
+        "created": 1774432800,
+        "charge": "ch_1",
+        "reason": "fraudulent",
+        "status": "needs_response",
+        "balance_transactions": [
+            {
+                "id": "txn_d1",
+                "object": "balance_transaction",
+                "amount": -12000,
+                "fee": 1500,
+                "net": -13500,
+                "currency": "eur",
+                "created": 1774432800,
+                "type": "adjustment",
+                "reporting_category": "dispute",
+            }
+        ],
+    }
+    transfer = {
+        "id": "tr_1",
+        "object": "transfer",
+        "amount": 4000,
+        "currency": "eur",
+        "created": 1774519200,
+    }
+    path = tmp_path / "objects.json"
+    path.write_text(json.dumps({"object": "list", "data": [dispute, transfer]}), encoding="utf-8")
+    code, [document] = run_parse(path)
+    assert code == 0
+    rows = _by_id(document)
+    assert rows["dp_1"]["type"] == "dispute"
+    assert (rows["dp_1"]["gross"], rows["dp_1"]["fee"], rows["dp_1"]["net"]) == (
+        "-120.00",
+        "15.00",
+        "-135.00",
+    )
+    assert rows["dp_1"]["parent_id"] == "ch_1"
+    assert (rows["tr_1"]["type"], rows["tr_1"]["net"], rows["tr_1"]["date"]) == (
+        "adjustment",
+        "-40.00",
+        "2026-03-26",
+    )
+
+
 def test_unreadable_gateway_files_exit_2_saying_where(tmp_path):
     broken_json = tmp_path / "broken.json"
     broken_json.write_text('{"object": "charge",\n "id": "ch_1",\n "amount": }', encoding="utf-8")
