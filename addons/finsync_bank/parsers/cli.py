@@ -1,8 +1,10 @@
 """``setup/parse [--profile PROFILE.json] FILE...``: print each file as parsed.
 
-One JSON document per file, on its own line group; an unreadable file prints
-``{"file", "error", "line"}`` (and ``"element"`` for XML) and the command
-exits 2 at the end. Nothing is imported into Odoo.
+One JSON document per file, on its own line group: bank statements as
+``{"file", "format", "statements"}``, PayPal reports and Stripe objects as
+``{"file", "format", "transactions"}`` (see ``gateway``); an unreadable file
+prints ``{"file", "error", "code", "line"}`` (and ``"element"`` for XML and
+JSON) and the command exits 2 at the end. Nothing is imported into Odoo.
 """
 
 import argparse
@@ -10,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import ParseError, parse_file, result_to_json
+from . import ParseError, gateway, parse_file, result_to_json
 
 
 def _error_document(filename, err):
@@ -27,7 +29,7 @@ def _emit(document):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="setup/parse", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", help="CSV/XLSX mapping profile (a JSON object)")
-    parser.add_argument("files", nargs="+", help="statement files to parse")
+    parser.add_argument("files", nargs="+", help="bank statements, PayPal reports, Stripe JSON")
     args = parser.parse_args(argv)
     profile = None
     if args.profile:
@@ -40,7 +42,10 @@ def main(argv=None):
     for name in args.files:
         try:
             data = Path(name).read_bytes()
-            document = result_to_json(parse_file(data, filename=name, profile=profile), name)
+            if gateway.sniff(data):
+                document = gateway.parse(data, name)
+            else:
+                document = result_to_json(parse_file(data, filename=name, profile=profile), name)
         except ParseError as err:
             document, status = _error_document(name, err), 2
         except OSError as err:

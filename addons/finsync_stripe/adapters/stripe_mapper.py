@@ -361,6 +361,25 @@ def map_payout_with_return(payout, path="payout"):
     return [vals, back]
 
 
+def map_transfer(transfer, path="transfer"):
+    """A Connect transfer: money leaving the balance for a connected account."""
+    currency = _currency(transfer, path)
+    vals = _blank(
+        transfer["id"],
+        "adjustment",
+        "reversed" if transfer.get("reversed") else "settled",
+        currency,
+        -to_amount(transfer.get("amount"), currency, f"{path}.amount"),
+        None,
+        to_date(transfer.get("created"), f"{path}.created"),
+        {"balance_transaction": _id(transfer.get("balance_transaction"))},
+    )
+    vals["stripe"]["fee_known"] = True
+    vals["remittance"] = transfer.get("description") or f"stripe transfer {transfer['id']}"
+    vals["bank_reference"] = f"stripe transfer {transfer['id']}"
+    return vals
+
+
 def map_payout(payout, path="payout"):
     currency = _currency(payout, path)
     status = payout.get("status")
