@@ -9,16 +9,16 @@ from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..tools.server_only import ServerOnly
 from .finsync_exception_sla import EXCEPTION_TYPES, SEVERITIES
 
 _logger = logging.getLogger(__name__)
 
 OPEN_STATES = ("new", "in_progress", "waiting")
 
-# What the exception's own methods put in the context to write its state and
-# closing fields (``_write_protected``): this very object, which no client can send.
-_PROTECTED = object()
-_PROTECTED_KEY = "finsync_exception_protected"
+# The pass of the exception's own methods to write its state and closing fields
+# (``_write_protected``): no client can send it, whatever context it forges.
+_GUARD = ServerOnly("finsync_exception_protected")
 SEVERITY_ORDER = [code for code, _label in SEVERITIES]
 
 
@@ -226,7 +226,7 @@ class FinsyncException(models.Model):
 
     def _check_protected_vals(self, fnames):
         protected = self.PROTECTED_FIELDS.intersection(fnames)
-        if protected and self.env.context.get(_PROTECTED_KEY) is not _PROTECTED:
+        if protected and not _GUARD.granted(self.env):
             raise AccessError(
                 self.env._(
                     "These fields of a FinSync exception can be changed only through its actions "
@@ -240,7 +240,7 @@ class FinsyncException(models.Model):
 
     def _write_protected(self, vals):
         """Write the state or closing fields: for this model's methods, after their checks."""
-        return self.with_context(**{_PROTECTED_KEY: _PROTECTED}).write(vals)
+        return _GUARD.grant(self).write(vals)
 
     def _raise_severity_by_amount(self, policies):
         """Start one severity higher when the money at stake reaches the policy's amount."""
@@ -368,7 +368,7 @@ class FinsyncException(models.Model):
         """
         keys = {rec.id: f"{exception_type}:{rec._name}:{rec.id}" for rec in records}
         # sudo: a connector's technical user opens exceptions it cannot manage.
-        keeper = self.sudo().with_context(**{_PROTECTED_KEY: _PROTECTED})
+        keeper = _GUARD.grant(self.sudo())
         existing = {
             exc.dedup_key: exc
             for exc in keeper.search(

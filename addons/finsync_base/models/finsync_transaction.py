@@ -6,15 +6,15 @@ from odoo.tools import SQL
 
 from ..tools.canonical import KINDS
 from ..tools.redact import mask_account
+from ..tools.server_only import ServerOnly
 from ..tools.state_machine import STATES, is_legal
 from .bulk_sql import execute_bulk
 
 _logger = logging.getLogger(__name__)
 
-# What a protected write or create carries in its context (``_write_protected``,
-# ``_create_from_source``): this very object, never a value a client could send.
-_PROTECTED = object()
-_PROTECTED_KEY = "finsync_transaction_protected"
+# The pass of protected writes and creates (``_write_protected``,
+# ``_create_from_source``): no client can send it, whatever context it forges.
+_GUARD = ServerOnly("finsync_transaction_protected")
 
 # Moves a person may make from the form (``action_transition``); ``reconciled``
 # is reached only through a reconciliation in the ledger.
@@ -203,7 +203,7 @@ class FinsyncTransaction(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if self.env.context.get(_PROTECTED_KEY) is not _PROTECTED:
+        if not _GUARD.granted(self.env):
             raise AccessError(
                 self.env._(
                     "FinSync transactions are created only by connectors, from the "
@@ -216,7 +216,7 @@ class FinsyncTransaction(models.Model):
 
     def write(self, vals):
         protected = self._protected_fields().intersection(vals)
-        if protected and self.env.context.get(_PROTECTED_KEY) is not _PROTECTED:
+        if protected and not _GUARD.granted(self.env):
             raise AccessError(
                 self.env._(
                     "These fields of a FinSync transaction can be changed only by its connector "
@@ -239,7 +239,7 @@ class FinsyncTransaction(models.Model):
         Private, so no client reaches it; the context carries a module-private
         object that no request can forge.
         """
-        return self.with_context(**{_PROTECTED_KEY: _PROTECTED}).write(vals)
+        return _GUARD.grant(self).write(vals)
 
     @api.model
     def _create_from_source(self, vals_list, reason=None):
@@ -254,7 +254,7 @@ class FinsyncTransaction(models.Model):
         self.env["finsync.event"]._check_can_ingest(backends)
         # sudo: no person may create transactions; this caller may ingest for
         # these connectors (checked above). The user stays the creator.
-        creator = self.sudo().with_context(**{_PROTECTED_KEY: _PROTECTED, "finsync_reason": reason})
+        creator = _GUARD.grant(self.sudo()).with_context(finsync_reason=reason)
         return creator.create(vals_list).with_env(self.env)
 
     # Columns the bulk path writes; every other column keeps its SQL default (NULL).

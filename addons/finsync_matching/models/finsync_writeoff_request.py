@@ -2,11 +2,12 @@ from odoo import SUPERUSER_ID, Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from odoo.addons.finsync_base.tools.server_only import ServerOnly
+
 # Requests and their items are written only by this module's private methods,
-# which pass this object in the context: JSON-RPC can never send it, whatever
-# context a client forges. Checked with ``is``.
-_PROTECTED = object()
-_GUARD = "finsync_writeoff_guard"
+# which pass this guard's mark: JSON-RPC can never send it, whatever context a
+# client forges.
+_GUARD = ServerOnly("finsync_writeoff_guard")
 
 # Every field of a request: set at request time or by the decision, never by a client.
 PROTECTED_FIELDS = {
@@ -34,7 +35,7 @@ PROTECTED_FIELDS = {
 
 
 def _is_protected(env):
-    return env.context.get(_GUARD) is _PROTECTED
+    return _GUARD.granted(env)
 
 
 class FinsyncWriteoffRequest(models.Model):
@@ -331,7 +332,7 @@ class FinsyncWriteoffRequest(models.Model):
         }
         # sudo: no client may create requests (no create access); the checks above
         # were made for the caller, who stays the requester (create_uid).
-        request = self.sudo().with_context(**{_GUARD: _PROTECTED}).create(vals)
+        request = _GUARD.grant(self.sudo()).create(vals)
         return self.browse(request.ids)
 
     @api.model
@@ -404,7 +405,7 @@ class FinsyncWriteoffRequest(models.Model):
     def _protected_write(self, vals):
         """Write decision fields after the caller's checks (see ``_check_decider``)."""
         # sudo: nobody has write access to requests; the decider was checked.
-        return self.sudo().with_context(**{_GUARD: _PROTECTED}).write(vals)
+        return _GUARD.grant(self.sudo()).write(vals)
 
     def _reject(self, reason):
         """Reject pending requests with a reason; the exceptions go back to in progress."""
