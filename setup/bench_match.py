@@ -452,13 +452,24 @@ def finsync_match(registry, st_line_ids, chunk, jobs, profile=None):
     if profiler:
         profiler.enable()
     if jobs:
-        with registry.cursor() as cr:
-            env = environment(cr)
-            delayed = env["finsync.matching"]._enqueue_matching(
-                env["account.bank.statement.line"].browse(st_line_ids), chunk_size=chunk
-            )
-            uuids = [job.uuid for job in delayed]
-        for done, job_uuid in enumerate(uuids, start=1):
+        # As in production: posting marked the lines for matching and queued one
+        # job per journal, which takes the marked lines and queues the next job
+        # for the rest. Run the queued jobs until none is left.
+        lines_done = job_count = 0
+        while True:
+            with registry.cursor() as cr:
+                env = environment(cr)
+                jobs_left = env["queue.job"].search(
+                    [
+                        ("method_name", "=", "_match_journal_job"),
+                        ("state", "in", ("pending", "enqueued")),
+                    ],
+                    order="id",
+                    limit=1,
+                )
+                job_uuid = jobs_left.uuid
+            if not job_uuid:
+                break
             with registry.cursor() as cr:
                 job = Job.load(environment(cr), job_uuid)
                 job.set_started()
@@ -467,7 +478,14 @@ def finsync_match(registry, st_line_ids, chunk, jobs, profile=None):
                 job.set_done()
                 job.store()
                 queries += cr.sql_log_count
-            progress(done, len(uuids), min(done * chunk, len(st_line_ids)), started)
+                cr.execute(
+                    "SELECT count(*) FROM account_bank_statement_line"
+                    " WHERE id = ANY(%s) AND finsync_match_pending IS NOT TRUE",
+                    [list(st_line_ids)],
+                )
+                lines_done = cr.fetchone()[0]
+            job_count += 1
+            progress(job_count, 0, lines_done, started)
     else:
         for done, start in enumerate(range(0, len(st_line_ids), chunk), start=1):
             with registry.cursor() as cr:
@@ -486,10 +504,11 @@ def finsync_match(registry, st_line_ids, chunk, jobs, profile=None):
 
 
 def progress(done, total, lines, started):
-    if total > 1:
+    """One line per job or chunk (``total`` 0: a number of jobs not known in advance)."""
+    if total != 1:
         elapsed = time.perf_counter() - started
         log(
-            f"  job {done}/{total}: {lines} lines in {elapsed:.0f} s "
+            f"  job {done}{f'/{total}' if total else ''}: {lines} lines in {elapsed:.0f} s "
             f"({lines / elapsed:.1f} lines/s)"
         )
 

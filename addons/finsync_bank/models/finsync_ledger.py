@@ -91,14 +91,32 @@ class FinsyncLedger(models.AbstractModel):
         """
         st_lines = self.env["account.bank.statement.line"].union(*(e["st_line"] for e in entries))
         st_lines.move_id.line_ids.mapped("account_id")  # prefetch every journal item once
+        st_lines.finsync_transaction_ids.mapped("state")  # and every transaction
+        # The items come one by one from their callers: read them in one query,
+        # not one per item.
+        all_items = self.env["account.move.line"].union(
+            *(item for entry in entries for item, _amount in entry["allocations"])
+        )
+        all_items.mapped("amount_residual_currency")
         replacements, items = [], []
         for entry in entries:
+            entry["allocations"] = [
+                (item.with_prefetch(all_items._ids), amount)
+                for item, amount in entry["allocations"]
+            ]
             liquidity, _suspense, other = entry["st_line"]._seek_for_lines()
             counterparts = self._prepare_counterparts(entry, liquidity, other)
             replacements.append((entry["st_line"], [vals for vals, _item in counterparts]))
             items += [item for _vals, item in counterparts]
         created = self._replace_suspense(replacements)
-        plan = [item | new for item, new in zip(items, created, strict=True) if item]
+        # Each pair shares the prefetch of all of them: Odoo reads the fields of the
+        # plan once for all pairs, not once per pair.
+        prefetch = (all_items | created)._ids
+        plan = [
+            (item | new).with_prefetch(prefetch)
+            for item, new in zip(items, created, strict=True)
+            if item
+        ]
         self._reconcile_plan(plan)
         return self._mark_reconciled(entries)
 
@@ -129,16 +147,41 @@ class FinsyncLedger(models.AbstractModel):
             skip_invoice_line_sync=True,
             tracking_disable=True,
         )
+        if not self._analytic_models(st_lines.company_id):
+            # No analytic distribution model can apply: say so, instead of Odoo
+            # looking for one line by line (one query per line).
+            for vals in vals_list:
+                vals.setdefault("analytic_distribution", False)
         with moves._check_balanced({"records": moves}):
             suspense_lines.with_context(lines.env.context).unlink()
             created = lines.create(vals_list)
         return created
 
     @api.model
+    def _analytic_models(self, companies):
+        """Whether an analytic distribution model may apply to the companies' items."""
+        # sudo: a count of the companies' configuration; nothing is read out of it.
+        return bool(
+            self.env["account.analytic.distribution.model"]
+            .sudo()
+            .search_count([("company_id", "in", [*companies.ids, False])], limit=1)
+        )
+
+    @api.model
     def _reconcile_plan(self, plan):
         """Reconcile each group of journal items of ``plan`` (a list of recordsets)."""
-        if plan:
-            self.env["account.move.line"]._reconcile_plan(plan)
+        if not plan:
+            return
+        # Odoo's ``_reconcile_plan`` without its sync of the entries' dynamic lines
+        # (payment terms, taxes, roundings, discounts): a reconciliation changes
+        # only residuals, and the exchange difference and cash basis entries it
+        # creates are balanced by construction. That sync reads every item of every
+        # invoice involved, half of the time of reconciling a statement.
+        lines = self.env["account.move.line"]
+        plan_list, all_lines = lines._optimize_reconciliation_plan(plan)
+        moves = all_lines.move_id
+        with moves._check_balanced({"records": moves}):
+            lines._reconcile_plan_with_sync(plan_list, all_lines)
 
     @api.model
     def _undo_reconciliation(self, st_lines):

@@ -19,6 +19,7 @@ class FinsyncLedger(models.AbstractModel):
         if rows:
             self._write_match_rows(rows)
         transactions = super()._mark_reconciled(entries)
+        transactions.mapped("exception_ids")  # one query for all, not one per transaction
         matching = self.env["finsync.matching"]
         for tx, *_vals, explanation, _partner, _moves in rows:
             if tx.exception_ids:

@@ -48,8 +48,12 @@ class FinsyncMatching(models.AbstractModel):
     _description = "FinSync Matching"
 
     @api.model
-    def _match_statement_lines(self, st_lines):
+    def _match_statement_lines(self, st_lines, indexes=None):
         """Match every unreconciled statement line; returns {action: count}.
+
+        ``indexes`` (a dict, by company id) keeps the open-item indexes for the
+        next call in the same transaction: a job matching many chunks builds each
+        company's index once, settled as lines are reconciled.
 
         Lines whose counterpart FinSync already knows (``_finsync_match_known``:
         a gateway payout's bank line) are reconciled first, without the rules.
@@ -72,7 +76,11 @@ class FinsyncMatching(models.AbstractModel):
             if not rules:
                 continue
             engine_rules = [(rule, rule._to_engine_rule()) for rule in rules]
-            index = self._open_items(company)
+            index = (indexes or {}).get(company.id)
+            if index is None:
+                index = self._open_items(company)
+                if indexes is not None:
+                    indexes[company.id] = index
             bank_lines = self._bank_lines(lines)
             undecided, to_reconcile, to_approve = {}, [], []
             pending = lines
@@ -153,12 +161,12 @@ class FinsyncMatching(models.AbstractModel):
                 self._enqueue_journal_matching(journal)
         st_lines = self.env["account.bank.statement.line"].browse(ids)
         st_lines.invalidate_recordset(["finsync_match_pending"])
-        counts = {}
+        counts, indexes = {}, {}
         for start in range(0, len(st_lines), MATCHING_CHUNK):
             chunk = st_lines[start : start + MATCHING_CHUNK].filtered(
                 lambda line: not line.is_reconciled
             )
-            for action, count in self._match_statement_lines(chunk).items():
+            for action, count in self._match_statement_lines(chunk, indexes).items():
                 counts[action] = counts.get(action, 0) + count
         _logger.info("FinSync matching of journal %s: %s", journal.id, counts)
         return self.env._(
@@ -313,6 +321,7 @@ class FinsyncMatching(models.AbstractModel):
         """{statement line id: engine ``BankLine``}; the payer from the line, else its
         counterparty account, else its counterparty name."""
         by_account, by_name = self._payers(st_lines)
+        st_lines.finsync_transaction_ids.mapped("remittance")  # one query, not one per line
         bank_lines = {}
         for st_line in st_lines:
             transaction = st_line.finsync_transaction_ids[:1]
