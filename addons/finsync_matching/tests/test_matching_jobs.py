@@ -86,6 +86,36 @@ class TestMatchingJobs(ReconcileCommon):
         Job.load(self.env, rest.uuid).perform()
         self.assertEqual(set(txs.mapped("state")), {"reconciled"})
 
+    def test_a_job_over_several_chunks_sees_what_earlier_chunks_paid(self):
+        """The open-item index is built once per job and settled chunk after chunk:
+        the rest of an invoice paid in two parts, in the next chunk, is matched
+        against what is left, not against the whole invoice."""
+        self.rule.allow_partial = True
+        txs = self._import_lines(
+            self._line("100.00", f"{self.invoice_a.name} part 1", "J8"),
+            self._line("80.00", self.invoice_b.name, "J9"),
+            self._line("50.00", f"{self.invoice_a.name} rest", "J10"),
+        )
+        job = self._assert_one_job(self.journal)
+        job.state = "done"
+        built = []
+        open_items = type(self.env["finsync.matching"])._open_items
+
+        def count_builds(matching, company):
+            built.append(company)
+            return open_items(matching, company)
+
+        with (
+            patch.object(matching_module, "MATCHING_CHUNK", 2),
+            patch.object(type(self.env["finsync.matching"]), "_open_items", count_builds),
+        ):
+            self.env["finsync.matching"]._match_journal_job(self.journal)
+        self.assertEqual(txs.mapped("state"), ["reconciled"] * 3)
+        self.assertEqual(len(built), 1, "one index for the two chunks of the job")
+        self.assertEqual(self.invoice_a.payment_state, "paid")
+        self.assertEqual(self.invoice_b.payment_state, "paid")
+        self.assertEqual(txs[2].invoice_ids, self.invoice_a)
+
     def test_the_import_says_matching_runs_in_the_background(self):
         spec = StatementSpec(
             account=IBAN,
