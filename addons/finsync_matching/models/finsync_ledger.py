@@ -31,6 +31,10 @@ class FinsyncLedger(models.AbstractModel):
         """``(transaction, rule, mode, score, explanation, partner id, move ids)`` per
         entry whose statement line has a settled transaction."""
         default = self.env._("Reconciled by %(user)s", user=self.env.user.name)
+        # The items' partners and their companies in one query each, not one per entry.
+        self.env["account.move.line"].union(
+            *(item for entry in entries for item, _amount in entry["allocations"])
+        ).partner_id.mapped("commercial_partner_id")
         rows = []
         for entry in entries:
             transaction = self._entry_transaction(entry)
