@@ -60,19 +60,25 @@ class FinsyncBackend(models.Model):
     crm_iban_field = fields.Char(
         string="IBAN Field", help="API name of the Account field holding the IBAN, if any."
     )
-    crm_owner_name = fields.Selection(OWNERS, string="Name", default="crm", required=True)
-    crm_owner_address = fields.Selection(OWNERS, string="Address", default="crm", required=True)
-    crm_owner_phone = fields.Selection(
-        OWNERS, string="Phone and Website", default="crm", required=True
+    crm_owner_name = fields.Selection(OWNERS, string="Name Owned By", default="crm", required=True)
+    crm_owner_address = fields.Selection(
+        OWNERS, string="Address Owned By", default="crm", required=True
     )
-    crm_owner_contacts = fields.Selection(OWNERS, string="Contacts", default="crm", required=True)
-    crm_owner_vat = fields.Selection(OWNERS, string="VAT", default="odoo", required=True)
-    crm_owner_bank = fields.Selection(OWNERS, string="Bank Accounts", default="odoo", required=True)
+    crm_owner_phone = fields.Selection(
+        OWNERS, string="Phone and Website Owned By", default="crm", required=True
+    )
+    crm_owner_contacts = fields.Selection(
+        OWNERS, string="Contacts Owned By", default="crm", required=True
+    )
+    crm_owner_vat = fields.Selection(OWNERS, string="VAT Owned By", default="odoo", required=True)
+    crm_owner_bank = fields.Selection(
+        OWNERS, string="Bank Accounts Owned By", default="odoo", required=True
+    )
     crm_owner_payment_terms = fields.Selection(
-        OWNERS, string="Payment Terms", default="odoo", required=True
+        OWNERS, string="Payment Terms Owned By", default="odoo", required=True
     )
     crm_owner_credit_limit = fields.Selection(
-        OWNERS, string="Credit Limit", default="odoo", required=True
+        OWNERS, string="Credit Limit Owned By", default="odoo", required=True
     )
     crm_account_mark = fields.Char(string="Accounts Pulled Up To", readonly=True, copy=False)
     crm_contact_mark = fields.Char(string="Contacts Pulled Up To", readonly=True, copy=False)

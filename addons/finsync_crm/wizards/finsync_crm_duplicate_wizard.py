@@ -1,7 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
-
-from ..models.finsync_crm_binding import DUPLICATE_KEYS
 
 
 class FinsyncCrmDuplicateWizard(models.TransientModel):
@@ -13,7 +11,7 @@ class FinsyncCrmDuplicateWizard(models.TransientModel):
     exception_id = fields.Many2one("finsync.exception", required=True, readonly=True)
     binding_id = fields.Many2one(related="exception_id.crm_binding_id")
     crm_name = fields.Char(related="binding_id.display_crm_name", string="Salesforce Account")
-    duplicate_key = fields.Selection(DUPLICATE_KEYS, related="binding_id.duplicate_key")
+    duplicate_key = fields.Selection(related="binding_id.duplicate_key")
     partner_id = fields.Many2one(
         "res.partner",
         string="Existing Partner",
@@ -31,6 +29,7 @@ class FinsyncCrmDuplicateWizard(models.TransientModel):
         default="link",
     )
 
+    @api.depends("exception_id")
     def _compute_partner_id(self):
         for wizard in self:
             wizard.partner_id = wizard.binding_id.duplicate_partner_id
@@ -44,11 +43,21 @@ class FinsyncCrmDuplicateWizard(models.TransientModel):
             raise UserError(self.env._("This duplicate is already settled."))
         if self.decision in ("link", "merge") and not self.partner_id:
             raise UserError(self.env._("Choose the existing partner."))
+        if self.decision == "merge" and not self.env.user.has_group("base.group_partner_manager"):
+            raise UserError(
+                self.env._(
+                    "Merging partners needs the Contact Creation right: link the account "
+                    "instead, or ask someone who has it."
+                )
+            )
         if self.decision == "link":
             binding._crm_link(self.partner_id)
             exception._close(self.env.ref("finsync_crm.reason_crm_linked"))
             return {"type": "ir.actions.act_window_close"}
         new = binding._crm_link_new_partner()
+        if self.decision == "merge" and self.partner_id.email and not new.email:
+            # A Salesforce account has no e-mail of its own: Odoo's merge wants one e-mail.
+            new.sudo().email = self.partner_id.email  # sudo: the partner the sync created
         if self.decision == "create":
             exception._close(self.env.ref("finsync_crm.reason_crm_new_partner"))
             return {"type": "ir.actions.act_window_close"}
