@@ -20,5 +20,6 @@
         "wizards/finsync_crm_wizard_views.xml",
         "views/finsync_crm_menus.xml",
     ],
+    "demo": ["demo/finsync_crm_demo.xml"],
     "installable": True,
 }

@@ -1,1 +1,1 @@
-from . import finsync_backend, finsync_crm_binding, finsync_exception
+from . import finsync_backend, finsync_backend_demo, finsync_crm_binding, finsync_exception

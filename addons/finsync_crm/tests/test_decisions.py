@@ -211,3 +211,21 @@ class TestCrmDuplicates(CrmCommon):
         self.assertEqual(exception.reason_id.code, "CRM_NEW_PARTNER")
         with self.assertRaises(UserError):
             wizard.action_apply()
+
+
+@tagged("post_install", "-at_install")
+class TestCrmDemo(CrmCommon):
+    def test_demo_connector_shows_a_conflict_and_a_duplicate(self):
+        demo = self.env.ref("finsync_crm.demo_backend_salesforce", raise_if_not_found=False)
+        if not demo:
+            self.skipTest("installed without demo data")
+        # sudo: the demo connector belongs to the demo company, not the test one.
+        open_exceptions = self.env["finsync.exception"].sudo().search(
+            [("backend_id", "=", demo.id), ("is_open", "=", True)]
+        )
+        self.assertEqual(
+            sorted(open_exceptions.mapped("exception_type")),
+            ["duplicate_partner", "master_data_conflict"],
+        )
+        conflict = open_exceptions.filtered(lambda e: e.exception_type == "master_data_conflict")
+        self.assertEqual(set(conflict.crm_binding_id.conflict_values), {"phone"})

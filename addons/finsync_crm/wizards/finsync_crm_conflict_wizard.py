@@ -1,18 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-LABELS = {
-    "name": "Name",
-    "street": "Street",
-    "city": "City",
-    "zip": "ZIP",
-    "country": "Country",
-    "phone": "Phone",
-    "website": "Website",
-    "vat": "VAT",
-    "email": "Email",
-    "function": "Job Position",
-}
+# Canonical value -> the partner field that holds it (its label names the line).
+PARTNER_FIELDS = {"country": "country_id"}
 
 
 class FinsyncCrmConflictWizard(models.TransientModel):
@@ -34,7 +24,7 @@ class FinsyncCrmConflictWizard(models.TransientModel):
                 fields.Command.create(
                     {
                         "key": key,
-                        "label": self.env._(LABELS.get(key, key)),  # pylint: disable=translation-not-lazy
+                        "label": wizard._field_label(key),
                         "odoo_value": data.get("odoo") or "",
                         "crm_value": data.get("crm") or "",
                         "edited_value": data.get("crm") or data.get("odoo") or "",
@@ -43,6 +33,10 @@ class FinsyncCrmConflictWizard(models.TransientModel):
                 for key, data in sorted((wizard.binding_id.conflict_values or {}).items())
             ]
         return wizards
+
+    def _field_label(self, key):
+        field = self.env["res.partner"]._fields.get(PARTNER_FIELDS.get(key, key))
+        return field._description_string(self.env) if field else key
 
     def action_keep_odoo(self):
         self.line_ids.choice = "odoo"

@@ -510,43 +510,36 @@ def _csv_value(value):
 
 
 def demo_simulator(port=0):
-    """The data set of the demo connector (client credentials flow)."""
+    """The accounts of the demo connector (client credentials flow), with the Ids of
+    finsync_crm's demo data: Northwind's phone as sales last changed it."""
     sim = SalesforceSimulator(client_secret=DEMO_CLIENT_SECRET, port=port)
     rows = [
-        (
-            "Azure Interior",
-            "4557 De Silva St",
-            "Fremont",
-            "94538",
-            "United States",
-            "+1 870-931-0505",
-        ),
-        ("Northwind Traders", "Rue de la Loi 16", "Brussels", "1000", "Belgium", "+32 2 555 12 12"),
-        (
-            "Contoso Consulting",
-            "Keizersgracht 1",
-            "Amsterdam",
-            "1015 CC",
-            "Netherlands",
-            "+31 20 555 0101",
-        ),
-    ]
-    for name, street, city, zip_code, country, phone in rows:
-        account = sim.add_account(
+        ("001DEMO00000000001", "Northwind Traders", "Rue de la Loi 16", "Brussels", "1000",
+         "Belgium", "+32 2 555 99 99", "www.northwind.example.com"),
+        ("001DEMO00000000002", "Contoso Consulting", "Keizersgracht 1", "Amsterdam", "1015 CC",
+         "Netherlands", "+31 20 555 0101", "www.contoso.example.com"),
+        ("001DEMO00000000003", "Azure Interior", "4557 De Silva St", "Fremont", "94538",
+         "United States", "+1 870-931-0505", "www.azure-interior.example.com"),
+    ]  # fmt: skip
+    for sf_id, name, street, city, zip_code, country, phone, website in rows:
+        sim.add_account(
             name,
+            Id=sf_id,
             BillingStreet=street,
             BillingCity=city,
             BillingPostalCode=zip_code,
             BillingCountry=country,
             Phone=phone,
-            Website=f"www.{name.split()[0].lower()}.example.com",
+            Website=website,
         )
-        sim.add_contact(
-            account["Id"],
-            "Alex",
-            name.split()[0],
-            Email=f"alex@{name.split()[0].lower()}.example.com",
-        )
+    sim.add_contact(
+        "001DEMO00000000001",
+        "Alex",
+        "Northwind",
+        Id="003DEMO00000000001",
+        Email="alex@northwind.example.com",
+        Title="CFO",
+    )
     return sim
 
 
