@@ -54,6 +54,7 @@ class SalesforceConnector(Connector):
     def __init__(self, backend):
         super().__init__(backend)
         self.counts = dict.fromkeys(("Account", "Contact", "deleted"), 0)
+        self.covered = None  # how far Salesforce covered deletions in this pull
 
     # -- adapter -------------------------------------------------------------------
     def client(self):
@@ -111,6 +112,7 @@ class SalesforceConnector(Connector):
     def pull(self, client, watermark):
         started = datetime.now(UTC)
         mark = dict(watermark)
+        self.covered = started
         try:
             for sobject in SOBJECTS:
                 if mark[sobject] and mark["deleted"]:
@@ -119,7 +121,8 @@ class SalesforceConnector(Connector):
                 mark[sobject] = self._pull_records(client, sobject, mark[sobject])
         finally:
             self.backend._crm_record_usage(client.api_used, client.api_max)
-        mark["deleted"] = mapper.canonical_stamp(started)
+        # Salesforce may cover deletions up to a rounded time only: resume from there.
+        mark["deleted"] = mapper.canonical_stamp(self.covered)
         return mark
 
     def _overlap(self, stamp):
@@ -183,6 +186,9 @@ class SalesforceConnector(Connector):
             )
             self._resync_ids(client, sobject)
             return True
+        covered = answer.get("latestDateCovered")
+        if covered:
+            self.covered = min(self.covered, mapper.parse_stamp(covered))
         deleted = [
             {"sobject": sobject, "id": item["id"], "deletedDate": item.get("deletedDate")}
             for item in answer.get("deletedRecords") or []
@@ -219,7 +225,7 @@ class SalesforceConnector(Connector):
             for record in records
         ]
         self.counts[sobject] += len(records)
-        return self.store(events)
+        return self.store(events, items=len(records))
 
     def store_deletions(self, deleted):
         if not deleted:

@@ -156,6 +156,14 @@ class FinsyncBackend(models.Model):
         # sudo: connectors run as technical users without base.group_system.
         return self.sudo()[field_name] or False
 
+    def _pull_count_transactions(self):
+        """What a Salesforce pull brings are bound records, not transactions: its
+        "new / already known" counts bindings (records read again are "known")."""
+        if self.backend_type != "salesforce":
+            return super()._pull_count_transactions()
+        # sudo: a count of the connector's bindings, whatever the caller's companies.
+        return self.env["finsync.crm.binding"].sudo().search_count([("backend_id", "=", self.id)])
+
     def _crm_token_store(self):
         self.ensure_one()
         return _TokenStore(self)

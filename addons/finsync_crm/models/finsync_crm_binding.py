@@ -350,6 +350,8 @@ class FinsyncCrmBinding(models.Model):
             writes, conflicts, crm_seen = binding._crm_reconcile(crm, odoo_now, ownership, sets)
             if writes and binding.partner_id:
                 binding.partner_id.sudo().write(self._crm_write_vals(writes, countries))
+            if ownership.get("bank") == "crm" and "iban" in crm:
+                binding._crm_add_bank_account(crm["iban"])
             binding.write(
                 {
                     "crm_values": crm_seen,
@@ -398,6 +400,14 @@ class FinsyncCrmBinding(models.Model):
         for key, value in crm.items():
             seen.setdefault(key, value)
         return writes, conflicts, seen
+
+    def _crm_add_bank_account(self, iban):
+        """A CRM-owned IBAN the partner lacks is added (bank accounts are never removed)."""
+        self.ensure_one()
+        partner = self.partner_id.sudo()  # sudo: the sync keeps CRM-owned bank accounts
+        if not iban or not partner or iban in partner.bank_ids.mapped("sanitized_acc_number"):
+            return
+        self.env["res.partner.bank"].sudo().create({"partner_id": partner.id, "acc_number": iban})
 
     def _crm_snapshot_odoo_except(self, conflicts):
         self.ensure_one()

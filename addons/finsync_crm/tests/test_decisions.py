@@ -220,8 +220,10 @@ class TestCrmDemo(CrmCommon):
         if not demo:
             self.skipTest("installed without demo data")
         # sudo: the demo connector belongs to the demo company, not the test one.
-        open_exceptions = self.env["finsync.exception"].sudo().search(
-            [("backend_id", "=", demo.id), ("is_open", "=", True)]
+        open_exceptions = (
+            self.env["finsync.exception"]
+            .sudo()
+            .search([("backend_id", "=", demo.id), ("is_open", "=", True)])
         )
         self.assertEqual(
             sorted(open_exceptions.mapped("exception_type")),

@@ -43,11 +43,14 @@ class TestSalesforcePull(CrmCommon):
 
     def test_second_pull_reuses_the_stored_token_and_repeats_nothing(self):
         self.account("Azure Interior")
-        self.pull()
+        result = self.salesforce._pull_now()
+        self.assertEqual((result["new"], result["known"]), (1, 0))
         events = self.salesforce.event_count
         self.pull()
         self.assertEqual(len(self.sim.token_grants), 1, "the token kept on the connector")
         self.assertEqual(self.salesforce.event_count, events, "the overlap reads, stores nothing")
+        self.assertEqual(self.salesforce.last_pull_new, 0)
+        self.assertEqual(self.salesforce.last_pull_known, 1, "read again in the overlap")
         self.assertEqual(len(self.bindings()), 1)
 
     def test_initial_load_above_the_threshold_uses_bulk_api(self):
@@ -168,6 +171,24 @@ class TestSalesforceOwnership(CrmCommon):
         self.sim.update("Account", account["Id"], Phone="+32 4")
         self.pull()
         self.assertEqual(partner.phone, "+32 3 333 33 33", "now Odoo owns it")
+
+    def test_bank_accounts_follow_the_crm_only_when_it_owns_them(self):
+        account = self.account("Bank Owner Test", IBAN__c="NL91ABNA0417164300")
+        self.pull()
+        partner = self.binding(account["Id"]).partner_id
+        self.assertEqual(partner.bank_ids.sanitized_acc_number, "NL91ABNA0417164300")
+        self.sim.update("Account", account["Id"], IBAN__c="DE89370400440532013000")
+        self.pull()
+        self.assertEqual(len(partner.bank_ids), 1, "Odoo owns bank accounts")
+        self.salesforce.crm_owner_bank = "crm"
+        self.sim.update(
+            "Account", account["Id"], IBAN__c="DE89 3704 0044 0532 0130 00", Phone="+32 6"
+        )
+        self.pull()
+        self.assertEqual(
+            set(partner.bank_ids.mapped("sanitized_acc_number")),
+            {"NL91ABNA0417164300", "DE89370400440532013000"},
+        )
 
     def test_a_change_on_one_side_only_is_no_conflict(self):
         account = self.account("Azure Interior")
