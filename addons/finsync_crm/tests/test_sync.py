@@ -141,6 +141,18 @@ class TestSalesforceDeletions(CrmCommon):
         self.assertFalse(unused_partner.active, "an unused partner is archived")
         self.assertEqual(self.salesforce.crm_last_deleted, 2)
 
+    def test_deleted_contact_is_unbound_and_archived(self):
+        account = self.account("Contact Deletion Customer")
+        contact = self.sim.add_contact(account["Id"], "Ann", "Smith")
+        self.pull()
+        partner = self.binding(contact["Id"]).partner_id
+        self.assertTrue(partner.active)
+        self.sim.delete("Contact", contact["Id"])
+        self.pull()
+        self.assertFalse(self.binding(contact["Id"]))
+        self.assertFalse(partner.active)
+        self.assertTrue(self.binding(account["Id"]).partner_id.active, "its account stays")
+
     def test_expired_deletions_trigger_a_full_resync(self):
         kept = self.account("Kept")
         gone = self.account("Gone")
@@ -235,6 +247,13 @@ class TestSalesforceSecurity(CrmCommon):
             .search([("id", "=", binding.id)]),
             binding,
         )
+
+    def test_an_accountant_pulls_with_pull_now(self):
+        azure = self.account("Accountant Pull Customer")
+        self.sim.add_contact(azure["Id"], "Ann", "Smith")
+        result = self.salesforce.with_user(self.accountant_user).action_pull_now()
+        self.assertEqual(result["params"]["type"], "success", result["params"]["message"])
+        self.assertEqual(len(self.binding(azure["Id"]).partner_id.child_ids), 1)
 
     def test_pull_is_refused_to_plain_users(self):
         with self.assertRaises(AccessError):
