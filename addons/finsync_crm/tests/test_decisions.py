@@ -75,6 +75,16 @@ class TestCrmConflicts(CrmCommon):
         self.assertEqual(self.partner.phone, "+32 2 222 22 22")
         self.assertEqual(second.reason_id.code, "CRM_KEEP_ODOO")
 
+    def test_the_crm_record_of_an_exception_cannot_be_changed(self):
+        other = self.account("Other Customer")
+        self.pull()
+        for user in (self.user_user, self.accountant_user, self.manager_user):
+            with self.assertRaises(AccessError):
+                self.exception.with_user(user).write(
+                    {"crm_binding_id": self.binding(other["Id"]).id}
+                )
+        self.assertEqual(self.exception.crm_binding_id, self.sf_binding)
+
     def test_only_accountants_decide(self):
         with self.assertRaises(AccessError):
             self.wizard(self.user_user)

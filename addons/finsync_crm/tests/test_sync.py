@@ -116,6 +116,15 @@ class TestSalesforcePull(CrmCommon):
         self.assertIn("invalid_grant", exception.description)
         self.assertNotIn("PRIVATE", exception.description)
 
+    def test_contact_changes_follow_the_crm(self):
+        account = self.account("Contact Change Customer")
+        contact = self.sim.add_contact(account["Id"], "Ann", "Smith", Email="ann@old.example")
+        self.pull()
+        partner = self.binding(contact["Id"]).partner_id
+        self.sim.update("Contact", contact["Id"], Email="ann@new.example", LastName="Jones")
+        self.pull()
+        self.assertEqual((partner.name, partner.email), ("Ann Jones", "ann@new.example"))
+
     def test_contacts_owned_by_odoo_are_left_alone(self):
         self.salesforce.crm_owner_contacts = "odoo"
         azure = self.account("Azure Interior")
