@@ -1,7 +1,7 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 _logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class FinsyncCrmBinding(models.Model):
     # Exceptions
     # ------------------------------------------------------------------
     def _crm_open_duplicate_exceptions(self):
-        labels = dict(DUPLICATE_KEYS)
+        labels = dict(self._fields["duplicate_key"]._description_selection(self.env))
         return self.env["finsync.exception"]._open_for_records(
             "duplicate_partner",
             self,
@@ -196,6 +196,6 @@ class FinsyncCrmBinding(models.Model):
 
     def _crm_check_can_decide(self):
         if not self.env.user.has_group("finsync_base.group_finsync_accountant"):
-            raise UserError(
+            raise AccessError(
                 self.env._("Only FinSync accountants decide on CRM conflicts and duplicates.")
             )

@@ -1,1 +1,1 @@
-from . import test_client, test_sync, test_decisions
+from . import test_client, test_decisions, test_mapper, test_sync

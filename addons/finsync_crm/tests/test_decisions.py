@@ -88,7 +88,7 @@ class TestCrmConflicts(CrmCommon):
     def test_only_accountants_decide(self):
         with self.assertRaises(AccessError):
             self.wizard(self.user_user)
-        with self.assertRaises(UserError):
+        with self.assertRaises(AccessError):
             self.sf_binding.with_user(self.user_user).with_context(
                 finsync_exception_protected=True
             )._crm_resolve_conflict({"phone": ("crm", None)})
