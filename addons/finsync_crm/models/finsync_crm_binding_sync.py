@@ -343,6 +343,7 @@ class FinsyncCrmBinding(models.Model):
             odoo_seen = dict(odoo_now)
             for key in conflicts:  # still what both agreed on before
                 odoo_seen[key] = (binding.odoo_values or {}).get(key)
+            already_open = conflicts and conflicts == (binding.conflict_values or {})
             binding.write(
                 {
                     "crm_values": crm_seen,
@@ -353,7 +354,7 @@ class FinsyncCrmBinding(models.Model):
                     "conflict_values": conflicts or False,
                 }
             )
-            if conflicts:
+            if conflicts and not already_open:
                 conflicted |= binding
         conflicted._crm_open_conflict_exceptions()
         return conflicted

@@ -38,8 +38,14 @@ class TestCrmConflicts(CrmCommon):
         self.assertEqual(
             (self.partner.phone, self.partner.city), ("+32 2 111 11 11", "Gent"), "Odoo's kept"
         )
-        self.pull()
+        self.sim.update("Account", self.sf_account["Id"], Phone="+32 2 999 99 99")
+        self.pull()  # the same CRM values again: the same conflict, not a new occurrence
         self.assertEqual(len(self.exceptions("master_data_conflict")), 1, "still one")
+        self.assertEqual(self.exception.occurrence_count, 1)
+        self.sim.update("Account", self.sf_account["Id"], Phone="+32 2 888 88 88")
+        self.pull()
+        self.assertEqual(self.exception.occurrence_count, 2, "a new CRM value: it recurs")
+        self.assertEqual(self.sf_binding.conflict_values["phone"]["crm"], "+32 2 888 88 88")
 
     def test_each_choice_of_the_side_by_side_wizard(self):
         wizard = self.wizard(self.accountant_user)
