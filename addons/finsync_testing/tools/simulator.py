@@ -138,11 +138,14 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, payload = self.simulator.handle(
             self.command, url.path, parse_qs(url.query), dict(self.headers), body
         )
-        data = json.dumps(payload).encode()
+        # Raw bytes (a CSV) go as they are, None as an empty body (204), else JSON.
+        raw = isinstance(payload, bytes) or payload is None
+        data = (payload or b"") if raw else json.dumps(payload).encode()
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
+        if not raw or "Content-Type" not in headers:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

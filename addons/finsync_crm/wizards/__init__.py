@@ -1,0 +1,1 @@
+from . import finsync_crm_conflict_wizard, finsync_crm_duplicate_wizard
