@@ -1,0 +1,16 @@
+{
+    "name": "FinSync Overview and Close",
+    "summary": "How things stand (unreconciled lines, freshness, sync latency, settlement "
+    "aging, exceptions), metrics and alerts, and the month-end close with its checklist",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "FinSync",
+    "website": "https://github.com/finsync/finsync",
+    "depends": ["finsync_base", "finsync_bank", "finsync_matching", "finsync_gateway"],
+    "data": [
+        "security/ir.model.access.csv",
+        "views/finsync_close_menus.xml",
+    ],
+    "installable": True,
+}
