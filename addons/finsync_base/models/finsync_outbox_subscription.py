@@ -15,6 +15,7 @@ _logger = logging.getLogger(__name__)
 _GUARD = ServerOnly("finsync_outbox_subscription_protected")
 # Failing for this long without one success pauses a subscription.
 PAUSE_AFTER = timedelta(hours=24)
+HEALTH_REFRESH = timedelta(minutes=1)
 
 
 class FinsyncOutboxSubscription(models.Model):
@@ -249,7 +250,14 @@ class FinsyncOutboxSubscription(models.Model):
     def _record_health(self, succeeded, failed, now):
         """After a delivery round: reset on success, pause after 24 h of failures only."""
         if succeeded:
-            self._write_protected({"last_success_at": now, "failing_since": False})
+            # Written at most once a minute: concurrent rounds would otherwise all
+            # update this one row.
+            stale = self.filtered(
+                lambda sub: sub.failing_since
+                or not sub.last_success_at
+                or now - sub.last_success_at >= HEALTH_REFRESH
+            )
+            stale._write_protected({"last_success_at": now, "failing_since": False})
         if failed and not succeeded:
             starting = self.filtered(lambda sub: not sub.failing_since)
             starting._write_protected({"failing_since": now})

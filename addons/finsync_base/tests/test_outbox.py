@@ -241,6 +241,30 @@ class TestOutboxDelivery(OutboxCommon):
         )
         self.assertEqual((older.state, newer.state), ("delivered", "delivered"))
 
+    def test_delivery_job_drains_the_rounds_of_a_burst(self):
+        event = self._ingest(self._payload(("JOB-1", "20.00", "settled")))
+        event._process()
+        tx = event.transaction_ids
+        self.subscription.with_user(self.admin_user).event_type_ids += self.env.ref(
+            "finsync_base.outbox_type_transaction_reconciled"
+        )
+        tx._transition("reconciled")
+        self._open_exception()
+        # The job's rounds open their own cursors: in test mode they share this transaction.
+        self.registry.enter_test_mode(self.env.cr)
+        self.addCleanup(self.registry.leave_test_mode)
+        self.env.flush_all()
+        self.Delivery._deliver_job(f"subscription:{self.subscription.id}")
+        self.env.invalidate_all()
+        self.assertEqual(set(self._deliveries().mapped("state")), {"delivered"})
+        self.assertEqual(
+            sorted(self.receiver.types()),
+            ["exception.opened", "transaction.reconciled", "transaction.settled"],
+        )
+        # Per record order: settled (round 1) before reconciled (round 2).
+        types = self.receiver.types()
+        self.assertLess(types.index("transaction.settled"), types.index("transaction.reconciled"))
+
     def test_event_commits_and_rolls_back_with_the_business_change(self):
         Event = self.env["finsync.outbox.event"].sudo()
         before = Event.search_count([])
