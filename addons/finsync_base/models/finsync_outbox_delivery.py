@@ -29,7 +29,7 @@ OPEN_STATES = ("pending", "retrying")
 # Deliveries one round sends to one target (one per record: see ``_lock_heads``).
 ROUND_SIZE = 400
 # Concurrent HTTP requests of one round.
-POOL_SIZE = 32
+POOL_SIZE = 48
 # Seconds a delivery job keeps starting rounds before it hands over to a new job.
 JOB_BUDGET = 30
 EXCERPT_CHARS = 300
@@ -37,6 +37,31 @@ EXCERPT_CHARS = 300
 PARAM_TIMEOUT = "finsync_base.outbox_http_timeout"
 PARAM_SCALE = "finsync_base.outbox_retry_scale"
 DEFAULT_TIMEOUT = 10  # seconds to connect and for each read
+
+
+# The senders of this process: threads and their HTTP clients (one keep-alive
+# session per thread and endpoint) outlive a round, so that the connections do.
+_POOL = None
+_POOL_LOCK = threading.Lock()
+_LOCAL = threading.local()
+
+
+def _pool():
+    global _POOL  # one pool per process, created on first use (after the fork)
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="finsync-outbox")
+        return _POOL
+
+
+def _client(url, timeout):
+    clients = getattr(_LOCAL, "clients", None)
+    if clients is None:
+        clients = _LOCAL.clients = {}
+    client = clients.get(url)
+    if client is None or client.timeout != timeout:
+        client = clients[url] = OutboxHttpClient(url, timeout=timeout, max_retries=0)
+    return client
 
 
 class OutboxHttpClient(RetryingHttpClient):
@@ -277,22 +302,26 @@ class FinsyncOutboxDelivery(models.Model):
                 self.env.cr.execute(
                     SQL(
                         """
+                        WITH heads AS MATERIALIZED (
+                            SELECT DISTINCT ON (subject_key) id, next_attempt_at
+                              FROM finsync_outbox_delivery
+                             WHERE target_key = %(target)s AND state IN %(open)s
+                             ORDER BY subject_key, id)
                         SELECT d.id FROM finsync_outbox_delivery d
-                         WHERE d.target_key = %(target)s AND d.state IN %(open)s
-                           AND d.next_attempt_at <= %(now)s
-                           AND NOT EXISTS (
-                               SELECT 1 FROM finsync_outbox_delivery older
-                                WHERE older.target_key = d.target_key
-                                  AND older.subject_key = d.subject_key
-                                  AND older.state IN %(open)s AND older.id < d.id)
+                         WHERE d.id = ANY(ARRAY(
+                                   SELECT id FROM heads WHERE next_attempt_at <= %(now)s
+                                    ORDER BY id LIMIT %(candidates)s))
+                           AND d.state IN %(open)s
                          ORDER BY d.id
                          LIMIT %(limit)s
-                           FOR UPDATE SKIP LOCKED
+                           FOR UPDATE OF d SKIP LOCKED
                         """,
                         target=target_key,
                         open=OPEN_STATES,
                         now=fields.Datetime.now(),
                         limit=limit,
+                        # Heads another job holds are skipped: look further than one round.
+                        candidates=limit * 3,
                     ),
                     log_exceptions=False,
                 )
@@ -316,22 +345,17 @@ class FinsyncOutboxDelivery(models.Model):
             (delivery.id, delivery.event_id.uuid, self._body(delivery.event_id))
             for delivery in self
         ]
-        local = threading.local()
-
-        def post(item):
-            delivery_id, msg_id, body = item
-            client = getattr(local, "client", None)
-            if client is None:
-                client = local.client = OutboxHttpClient(url, timeout=timeout, max_retries=0)
-            return delivery_id, self._post_one(client, secret, msg_id, body)
-
         if not secret:
             return {
                 delivery_id: {"error_class": "NoSecret", "excerpt": "no signing secret"}
                 for delivery_id, _msg_id, _body in items
             }
-        with ThreadPoolExecutor(min(POOL_SIZE, len(items))) as pool:
-            return dict(pool.map(post, items))
+
+        def post(item):
+            delivery_id, msg_id, body = item
+            return delivery_id, self._post_one(_client(url, timeout), secret, msg_id, body)
+
+        return dict(_pool().map(post, items))
 
     @staticmethod
     def _body(event):
