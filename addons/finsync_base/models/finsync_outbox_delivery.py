@@ -32,6 +32,7 @@ ROUND_SIZE = 400
 POOL_SIZE = 48
 # Seconds a delivery job keeps starting rounds before it hands over to a new job.
 JOB_BUDGET = 30
+ROUND_LOCK_TIMEOUT = "10s"
 EXCERPT_CHARS = 300
 # Production defaults of the settings (ir.config_parameter) the bench shrinks.
 PARAM_TIMEOUT = "finsync_base.outbox_http_timeout"
@@ -255,6 +256,8 @@ class FinsyncOutboxDelivery(models.Model):
         while True:
             with self.env.registry.cursor() as cr:
                 # sudo: delivering is the system's work, whoever's change queued it.
+                # A round never waits long for a lock: it fails and the next job goes on.
+                cr.execute(SQL("SET LOCAL lock_timeout = %s", ROUND_LOCK_TIMEOUT))
                 deliveries = self.env(cr=cr, su=True)[self._name]
                 sent = deliveries._deliver_round(target_key, schedule=False)
                 last = not sent or time.monotonic() >= deadline

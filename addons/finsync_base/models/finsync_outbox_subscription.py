@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import SQL
 
 from ..tools.server_only import ServerOnly
 from .finsync_outbox_event import target_key_of_subscription
@@ -248,20 +249,34 @@ class FinsyncOutboxSubscription(models.Model):
         _logger.warning("FinSync outbox: subscriptions %s paused", self.ids)
 
     def _record_health(self, succeeded, failed, now):
-        """After a delivery round: reset on success, pause after 24 h of failures only."""
+        """After a delivery round: reset on success, pause after 24 h of failures only.
+
+        Concurrent rounds of one subscription never wait for each other here:
+        a row another round is updating is left to it (``SKIP LOCKED``).
+        """
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM finsync_outbox_subscription WHERE id IN %s "
+                "FOR NO KEY UPDATE SKIP LOCKED",
+                tuple(self.ids),
+            ),
+            log_exceptions=False,
+        )
+        subs = self.browse([row[0] for row in self.env.cr.fetchall()])
         if succeeded:
             # Written at most once a minute: concurrent rounds would otherwise all
             # update this one row.
-            stale = self.filtered(
+            stale = subs.filtered(
                 lambda sub: sub.failing_since
                 or not sub.last_success_at
                 or now - sub.last_success_at >= HEALTH_REFRESH
             )
             stale._write_protected({"last_success_at": now, "failing_since": False})
         if failed and not succeeded:
-            starting = self.filtered(lambda sub: not sub.failing_since)
+            starting = subs.filtered(lambda sub: not sub.failing_since)
             starting._write_protected({"failing_since": now})
-            failing = self.filtered(
+            failing = subs.filtered(
                 lambda sub: sub.state == "active"
                 and sub.failing_since
                 and now - sub.failing_since >= PAUSE_AFTER
