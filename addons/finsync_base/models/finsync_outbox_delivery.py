@@ -118,6 +118,14 @@ class FinsyncOutboxDelivery(models.Model):
     replay_count = fields.Integer(readonly=True)
     attempt_ids = fields.One2many("finsync.outbox.attempt", "delivery_id", readonly=True)
 
+    _sql_constraints = [
+        (
+            "event_target_unique",
+            "UNIQUE(event_id, target_key)",
+            "An event is delivered once to each subscription or consumer.",
+        ),
+    ]
+
     def init(self):
         """The index of ``_lock_heads``: open deliveries per target and record, oldest first."""
         self.env.cr.execute(

@@ -166,6 +166,18 @@ class FinsyncOutboxEvent(models.Model):
         return events.with_env(self.env)
 
     @api.model
+    def _wanted(self, event_type):
+        """Whether any subscription or consumer, in any company, wants ``event_type``.
+
+        A gate for emitters working on large batches (statement imports): when
+        it says no, they need not even read their records.
+        """
+        return bool(
+            self.env["finsync.outbox.subscription"]._listening_anywhere(event_type)
+            or consumers_for(event_type)
+        )
+
+    @api.model
     def _emitted_ids(self, event_type, records):
         """Ids of ``records`` that already have an ``event_type`` event."""
         # sudo: a lookup for the emitting code, who needs not read the outbox.

@@ -229,6 +229,13 @@ class FinsyncOutboxSubscription(models.Model):
             .ids
         )
 
+    @api.model
+    @tools.ormcache("event_type")
+    def _listening_anywhere(self, event_type):
+        """Whether a subscription (not archived) of any company wants ``event_type``."""
+        # sudo: who emits an event needs not read subscriptions; only a yes/no leaves here.
+        return bool(self.sudo().search_count([("event_type_ids.code", "=", event_type)], limit=1))
+
     def _pause(self, reason, notify=True):
         """Pause: deliveries wait (nothing is lost) until a manager resumes."""
         self._write_protected(

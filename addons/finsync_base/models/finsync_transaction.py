@@ -413,8 +413,10 @@ class FinsyncTransaction(models.Model):
             ),
         )
         self.invalidate_recordset(["transition_ids"])
+        outbox = self.env["finsync.outbox.event"]
         for state in ("settled", "reconciled"):
-            self.filtered(lambda tx, state=state: tx.state == state)._emit_outbox(state)
+            if outbox._wanted(f"transaction.{state}"):
+                self.filtered(lambda tx, state=state: tx.state == state)._emit_outbox(state)
 
     # ------------------------------------------------------------------
     # State machine

@@ -136,9 +136,9 @@ def make_handler(secret, fail_rate, hang_s, stats, rng):
 
         def finish(self):
             try:
-                super().finish()
+                return super().finish()
             except OSError:
-                pass  # the connection this handler reset on purpose
+                return None  # the connection this handler reset on purpose
 
     return Handler
 
