@@ -75,6 +75,7 @@ class OutboxHttpClient(RetryingHttpClient):
             data=body,
             headers={**headers, "Content-Type": "application/json"},
             allow_redirects=False,
+            stream=True,
         )
 
 
@@ -384,7 +385,14 @@ class FinsyncOutboxDelivery(models.Model):
                 "latency_ms": int((time.monotonic() - started) * 1000),
                 "error_class": type(err).__name__,
             }
-        text = response.text[:EXCERPT_CHARS] if response.content else ""
+        # Streamed: only the excerpt is read, however large the answer.
+        try:
+            head = next(response.iter_content(EXCERPT_CHARS * 4), b"")
+        except requests.RequestException:
+            head = b""
+        finally:
+            response.close()
+        text = head.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT_CHARS]
         return {
             "status": response.status_code,
             "latency_ms": int((time.monotonic() - started) * 1000),

@@ -3,7 +3,7 @@ import logging
 import uuid
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import UserError
 
 from ..components.outbox import consumers_for
 
@@ -84,7 +84,7 @@ class FinsyncOutboxEvent(models.Model):
 
     def _search_delivery_state(self, operator, value):
         if operator != "=" or value not in ("pending", "delivered", "dead"):
-            raise AccessError(self.env._("Unsupported search on the delivery state."))
+            raise UserError(self.env._("Unsupported search on the delivery state."))
         states = {"pending": ["pending", "retrying"], "delivered": ["delivered"], "dead": ["dead"]}
         return [("delivery_ids.state", "in", states[value])]
 

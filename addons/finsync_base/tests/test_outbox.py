@@ -131,6 +131,20 @@ class TestOutboxDelivery(OutboxCommon):
             ),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
         )
+        # A plain-text secret is its UTF-8 bytes; the receiver's check accepts ours.
+        signature = standard_webhooks.sign("plain secret", "evt-1", 1700000000, b"{}")
+        expected_plain = hmac.new(b"plain secret", b"evt-1.1700000000.{}", hashlib.sha256)
+        self.assertEqual(signature, "v1," + base64.b64encode(expected_plain.digest()).decode())
+        received = {
+            "webhook-id": "evt-1",
+            "webhook-timestamp": "1700000000",
+            "webhook-signature": "v1,bm9wZQ== " + signature,
+        }
+        self.assertEqual(
+            standard_webhooks.verify("plain secret", received, b"{}", now=1700000010), "evt-1"
+        )
+        with self.assertRaises(standard_webhooks.SignatureError):
+            standard_webhooks.verify("plain secret", received, b"{}", now=1700001000)
         exc = self._open_exception()
         self._round()
         headers, body = self.receiver.requests[0]
