@@ -157,6 +157,7 @@ class FinsyncOutboxDelivery(models.Model):
         """
         if not self.env.user.has_group("finsync_base.group_finsync_manager"):
             raise AccessError(self.env._("Only FinSync managers can replay outbound deliveries."))
+        self.check_access("read")  # their company's deliveries only (record rules)
         now = fields.Datetime.now()
         # sudo: nobody writes deliveries; a manager's replay is this method's (checked above).
         deliveries = self.sudo()

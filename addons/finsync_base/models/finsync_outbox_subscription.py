@@ -206,6 +206,7 @@ class FinsyncOutboxSubscription(models.Model):
             raise AccessError(
                 self.env._("Only FinSync managers can pause, resume or replay webhook deliveries.")
             )
+        self.check_access("read")  # their company's subscriptions only (record rules)
 
     def _get_secret(self):
         """The one accessor of the signing secret: for the delivery job only; never logged."""

@@ -359,6 +359,39 @@ class TestOutboxDelivery(OutboxCommon):
         self.assertEqual(delivery.state, "delivered")
         self.assertEqual(self.receiver.requests[-1][0]["webhook-id"], delivery.event_id.uuid)
 
+    def test_a_manager_replays_and_resumes_in_their_companies_only(self):
+        other = self.setup_other_company()["company"]
+        self.admin_user.company_ids += other
+        types = self.env["finsync.outbox.event.type"].search([("code", "=", "exception.opened")])
+        foreign = (
+            self.env["finsync.outbox.subscription"]
+            .with_user(self.admin_user)
+            .create(
+                {
+                    "name": "Other hub",
+                    "url": self.receiver.url,
+                    "company_id": other.id,
+                    "event_type_ids": [Command.set(types.ids)],
+                    "user_id": self.admin_user.id,
+                }
+            )
+        )
+        self.env["finsync.exception"].sudo().create(
+            {"name": "Elsewhere", "exception_type": "unmatched", "company_id": other.id}
+        )
+        delivery = self._deliveries(foreign)
+        self.assertEqual(len(delivery), 1)
+        manager = self.manager_user  # FinSync manager of the test company only
+        with self.assertRaises(AccessError):
+            self.env["finsync.outbox.delivery"].with_user(manager).browse(
+                delivery.id
+            ).action_replay()
+        with self.assertRaises(AccessError):
+            self.env["finsync.outbox.subscription"].with_user(manager).browse(
+                foreign.id
+            ).action_resume()
+        self.assertEqual((delivery.replay_count, foreign.state), (0, "active"))
+
     def test_secret_and_url_are_for_settings_only(self):
         sub = self.subscription
         for user in (self.manager_user, self.finsync_admin_user):
