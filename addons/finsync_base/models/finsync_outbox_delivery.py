@@ -32,6 +32,7 @@ ROUND_SIZE = 400
 POOL_SIZE = 48
 # Seconds a delivery job keeps starting rounds before it hands over to a new job.
 JOB_BUDGET = 30
+# Longest wait of a round for a row lock: then it fails and its job is retried.
 ROUND_LOCK_TIMEOUT = "10s"
 EXCERPT_CHARS = 300
 # Production defaults of the settings (ir.config_parameter) the bench shrinks.
