@@ -353,6 +353,7 @@ class FinsyncOutboxDelivery(models.Model):
         secret = subscription._get_secret()
         url = subscription.url
         timeout = float(
+            # sudo: a technical setting read by the delivery job, whoever triggered it.
             self.env["ir.config_parameter"].sudo().get_param(PARAM_TIMEOUT, DEFAULT_TIMEOUT)
         )
         items = [
@@ -424,6 +425,7 @@ class FinsyncOutboxDelivery(models.Model):
     def _record_outcomes(self, outcomes):
         """Log the attempts, mark delivered ones (once), schedule retries, dead-letter the rest."""
         now = fields.Datetime.now()
+        # sudo: a technical setting (the bench shortens the retry delays with it).
         scale = float(self.env["ir.config_parameter"].sudo().get_param(PARAM_SCALE, 1.0))
         self.env["finsync.outbox.attempt"].create(
             [

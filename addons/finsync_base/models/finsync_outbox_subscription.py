@@ -173,6 +173,7 @@ class FinsyncOutboxSubscription(models.Model):
         paused._write_protected(
             {"state": "active", "paused_reason": False, "paused_at": False, "failing_since": False}
         )
+        # sudo: deliveries have no human ACL; the manager's right was checked above.
         deliveries = self.env["finsync.outbox.delivery"].sudo()
         waiting = deliveries.search(
             [("subscription_id", "in", paused.ids), ("state", "in", ("pending", "retrying"))]
@@ -243,6 +244,7 @@ class FinsyncOutboxSubscription(models.Model):
             {"state": "paused", "paused_reason": reason, "paused_at": fields.Datetime.now()}
         )
         for sub in self:
+            # sudo: the delivery job (a technical user) records the pause in the chatter.
             sub.sudo().message_post(body=reason)
         if notify and self:
             self.env["finsync.exception"]._open_for_records(

@@ -143,6 +143,8 @@ class FinsyncCrmBinding(models.Model):
     @api.model
     def _crm_sync_deletions(self, backend, items):
         """Unbind deleted records; archive their partners unless invoices or orders use them."""
+        # sudo: bindings are read-only to people; the pull (a technical user or an
+        # accountant's Pull Now) unbinds what Salesforce deleted.
         bindings = self.browse(
             [b.id for b in self._crm_bindings(backend, [item["id"] for item in items]).values()]
         ).sudo()

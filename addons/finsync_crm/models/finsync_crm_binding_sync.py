@@ -128,6 +128,7 @@ class FinsyncCrmBinding(models.Model):
         partners = self._crm_create_partners(backend, [fresh[sf_id] for sf_id in new], countries)
         odoo = self._crm_canonical(partners)
         now = fields.Datetime.now()
+        # sudo: bindings are read-only to people (no create right); the pull writes them.
         created = self.sudo().create(
             [
                 self._crm_binding_vals(backend, "Account", sf_id, values[sf_id], now)
@@ -172,6 +173,7 @@ class FinsyncCrmBinding(models.Model):
         )
         odoo = self._crm_canonical(partners)
         now = fields.Datetime.now()
+        # sudo: bindings are read-only to people (no create right); the pull writes them.
         created = self.sudo().create(
             [
                 self._crm_binding_vals(backend, "Contact", sf_id, values[sf_id], now)
