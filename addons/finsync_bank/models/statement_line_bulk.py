@@ -97,6 +97,9 @@ BULK_REPLACED_METHODS = {
 # Modules whose versions of those methods the fast path reproduces ("base" is
 # the ORM itself). Any other module overriding them is "foreign".
 BULK_KNOWN_MODULES = frozenset({"base", "account", "mail", "analytic"})
+# Single overrides the fast path reproduces too: finsync_base's ``_post`` emits
+# outbound events for invoices only, never for a statement line's entry.
+BULK_KNOWN_OVERRIDES = frozenset({("finsync_base", "account.move._post")})
 
 # Stored fields of account.bank.statement that depend on its lines (see _statement_values).
 STATEMENT_FIELDS = ["first_line_index", "date", "balance_end", "is_complete", "journal_id"]
@@ -278,7 +281,9 @@ class FinsyncStatementLineBulk(models.AbstractModel):
                     if func is None:
                         continue
                     module = _addon_of(getattr(func, "__module__", None) or klass.__module__)
-                    if module not in BULK_KNOWN_MODULES:
+                    if module not in BULK_KNOWN_MODULES and (
+                        (module, f"{model}.{name}") not in BULK_KNOWN_OVERRIDES
+                    ):
                         foreign.setdefault(module, []).append(f"{model}.{name}")
         return foreign
 
