@@ -124,15 +124,17 @@ class FinsyncCloseCheck(models.AbstractModel):
         cr.execute(
             SQL(
                 """
-                SELECT l.journal_id
-                  FROM account_bank_statement_line l
-                  JOIN account_move m ON m.id = l.move_id
-                 WHERE l.journal_id = ANY(%(journals)s) AND m.date <= %(date_to)s
-                   AND m.state <> 'cancel'
-                 GROUP BY l.journal_id
-                HAVING NOT EXISTS (
-                    SELECT 1 FROM account_bank_statement s
-                     WHERE s.journal_id = l.journal_id AND s.date >= %(date_to)s)
+                SELECT j.id
+                  FROM unnest(%(journals)s) AS j(id)
+                 WHERE NOT EXISTS (
+                        SELECT 1 FROM account_bank_statement s
+                         WHERE s.journal_id = j.id AND s.date >= %(date_to)s)
+                   AND EXISTS (
+                        SELECT 1
+                          FROM account_bank_statement_line l
+                          JOIN account_move m ON m.id = l.move_id
+                         WHERE l.journal_id = j.id AND m.date <= %(date_to)s
+                           AND m.state <> 'cancel')
                 """,
                 journals=journals.ids,
                 date_to=close.date_to,

@@ -295,6 +295,10 @@ class TestCloseLocking(CloseCommon):
         self.assertEqual(self.company.fiscalyear_lock_date, NOV_TO)
         self.assertEqual(self.company.tax_lock_date, NOV_TO)
         self.assertEqual(str(self.company.sale_lock_date), "2026-10-31", "not configured")
+        events = self.env["finsync.outbox.event"].search(
+            [("event_type", "=", "period.close_ready"), ("res_id", "=", close.id)]
+        )
+        self.assertFalse(events, "nobody listens here: nothing stored")
         self.assertEqual(close.log_ids.sorted("id").mapped("action"), ["create", "close"])
         wizard = (
             self.env["finsync.close.reason.wizard"]
