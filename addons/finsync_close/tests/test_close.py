@@ -363,7 +363,12 @@ class TestCloseLocking(CloseCommon):
             close.with_user(self.accountant_user)._reopen("want to edit")
         with self.assertRaises(AccessError):
             close.with_user(self.accountant_user).write({"state": "reopened"})
+        with self.assertRaises(UserError):
+            close.with_user(self.accountant_user).write({"date_to": "2026-11-29"})
+        with self.assertRaises(UserError):
+            close.with_user(self.manager_user).unlink()
         self.assertEqual(close.state, "closed")
+        self.assertEqual(close.date_to, NOV_TO)
 
     def test_history_is_append_only(self):
         close = self.refreshed(self.new_close())
