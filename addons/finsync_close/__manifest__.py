@@ -11,6 +11,14 @@
     "data": [
         "security/ir.model.access.csv",
         "views/finsync_close_menus.xml",
+        "security/finsync_close_rules.xml",
+        "views/finsync_close_views.xml",
+        "report/finsync_close_report.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "finsync_close/static/src/tours/finsync_close_tour.js",
+        ],
+    },
     "installable": True,
 }

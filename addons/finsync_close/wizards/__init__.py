@@ -1,0 +1,1 @@
+from . import finsync_close_reason_wizard
