@@ -12,6 +12,7 @@
         "security/finsync_security.xml",
         "security/ir.model.access.csv",
         "security/finsync_rules.xml",
+        "data/finsync_outbox_data.xml",
         "data/queue_job_data.xml",
         "data/finsync_exception_data.xml",
         "data/ir_cron_data.xml",
@@ -24,6 +25,7 @@
         "views/finsync_exception_views.xml",
         "views/finsync_exception_config_views.xml",
         "views/finsync_menus.xml",
+        "views/finsync_outbox_views.xml",
     ],
     "demo": ["demo/finsync_demo.xml"],
     "assets": {

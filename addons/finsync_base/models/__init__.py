@@ -9,3 +9,10 @@ from . import finsync_exception_reason
 from . import finsync_exception
 from . import finsync_backend_demo
 from . import ir_attachment
+from . import finsync_outbox_event_type
+from . import finsync_outbox_event
+from . import finsync_outbox_subscription
+from . import finsync_outbox_delivery
+from . import finsync_outbox_attempt
+from . import account_move
+from . import account_payment

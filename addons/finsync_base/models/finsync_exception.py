@@ -218,6 +218,7 @@ class FinsyncException(models.Model):
                 vals.setdefault("due_date", now + timedelta(hours=policy.sla_hours))
         exceptions = super().create(vals_list)
         exceptions._raise_severity_by_amount(policies)
+        exceptions._emit_outbox("exception.opened")
         return exceptions
 
     def write(self, vals):
@@ -348,6 +349,7 @@ class FinsyncException(models.Model):
                 "resolved_date": fields.Datetime.now(),
             }
         )
+        to_close._emit_outbox("exception.resolved")
         for exc in to_close:
             exc.message_post(
                 body=self.env._(
@@ -357,6 +359,31 @@ class FinsyncException(models.Model):
                 )
             )
         return to_close
+
+    def _emit_outbox(self, event_type):
+        """Outbound event of opened / closed exceptions; those about failed outbound
+        deliveries emit none (a failing endpoint would feed itself)."""
+        self.env["finsync.outbox.event"]._emit(
+            event_type,
+            self.filtered(lambda exc: exc.exception_type != "delivery_failed"),
+            FinsyncException._outbox_payload,
+            lambda exc: exc.event_id.correlation_id,
+        )
+
+    def _outbox_payload(self):
+        """The ``data`` of exception events (version 1)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "exception_type": self.exception_type,
+            "severity": self.severity,
+            "state": self.state,
+            "owner": {"id": self.user_id.id, "name": self.user_id.name} if self.user_id else None,
+            "due_date": fields.Datetime.to_string(self.due_date) if self.due_date else None,
+            "reason": self.reason_id.code or None,
+            "connector_id": self.backend_id.id or None,
+            "transaction_ids": self.transaction_ids.ids,
+        }
 
     @api.model
     def _open_for_records(self, exception_type, records, vals_getter):

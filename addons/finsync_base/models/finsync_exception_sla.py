@@ -13,6 +13,7 @@ EXCEPTION_TYPES = [
     ("sync_failed", "Sync failed"),
     ("signature_rejected", "Signature rejected"),
     ("master_data_conflict", "Master-data conflict"),
+    ("delivery_failed", "Outbound delivery failed"),
 ]
 
 SEVERITIES = [

@@ -413,6 +413,8 @@ class FinsyncTransaction(models.Model):
             ),
         )
         self.invalidate_recordset(["transition_ids"])
+        for state in ("settled", "reconciled"):
+            self.filtered(lambda tx, state=state: tx.state == state)._emit_outbox(state)
 
     # ------------------------------------------------------------------
     # State machine
@@ -444,7 +446,38 @@ class FinsyncTransaction(models.Model):
         # sudo: the history is append-only, no person may write it; the move was
         # checked legal above. The user stays its author.
         self.env["finsync.transaction.transition"].sudo().create(history)
+        if to_state in ("settled", "reconciled"):
+            self._emit_outbox(to_state)
         return True
+
+    def _emit_outbox(self, state):
+        """``transaction.settled`` / ``transaction.reconciled`` in the move's transaction."""
+        self.env["finsync.outbox.event"]._emit(
+            f"transaction.{state}",
+            self,
+            FinsyncTransaction._outbox_payload,
+            lambda tx: tx.correlation_id or tx.event_id.correlation_id,
+        )
+
+    def _outbox_payload(self):
+        """The ``data`` of transaction events (version 1): no full account number."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "connector": {"id": self.backend_id.id, "name": self.backend_id.name},
+            "external_id": self.external_id,
+            "kind": self.kind,
+            "state": self.state,
+            "currency": self.currency_id.name,
+            "amount": self.amount,
+            "fee_amount": self.fee_amount,
+            "net_amount": self.net_amount,
+            "booking_date": fields.Date.to_string(self.booking_date),
+            "value_date": fields.Date.to_string(self.value_date),
+            "partner_id": self.partner_id.id or None,
+            "payment_reference": self.payment_reference or None,
+            "invoice_ids": self.invoice_ids.ids,
+        }
 
     def action_transition(self):
         """Button: move to the state given in the context (``finsync_to_state``).
