@@ -135,6 +135,13 @@ class FinsyncCrmBinding(models.Model):
             self._crm_sync_contacts(backend, records["Contact"])
         if records["deleted"]:
             self._crm_sync_deletions(backend, records["deleted"])
+        if records.get("Opportunity") or records.get("OpportunityLineItem") or records["deleted"]:
+            self.env["finsync.crm.deal"]._crm_sync_deals(
+                backend,
+                records.get("Opportunity") or [],
+                records.get("OpportunityLineItem") or [],
+                records["deleted"],
+            )
         return True
 
     @api.model
