@@ -243,23 +243,18 @@ class FinsyncCrmBinding(models.Model):
         )
         if not ready:
             return
-        # sudo: the sync creates partners for whoever pulls (connectors hold no partner rights).
-        partners = (
-            self.env["res.partner"]
-            .sudo()
-            .create(
-                [
-                    {
-                        "type": "contact",
-                        "parent_id": accounts[b.sf_account_id].partner_id.id,
-                        "name": b.crm_values.get("name") or b.sf_id,
-                        "email": b.crm_values.get("email"),
-                        "phone": b.crm_values.get("phone"),
-                        "function": b.crm_values.get("function"),
-                    }
-                    for b in ready
-                ]
-            )
+        partners = self._crm_create_contact_partners(
+            [
+                {
+                    "type": "contact",
+                    "parent_id": accounts[b.sf_account_id].partner_id.id,
+                    "name": b.crm_values.get("name") or b.sf_id,
+                    "email": b.crm_values.get("email"),
+                    "phone": b.crm_values.get("phone"),
+                    "function": b.crm_values.get("function"),
+                }
+                for b in ready
+            ]
         )
         for binding, partner in zip(ready, partners, strict=True):
             binding.write({"partner_id": partner.id, "state": "bound"})

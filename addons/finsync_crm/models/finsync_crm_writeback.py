@@ -144,7 +144,7 @@ class FinsyncCrmDeal(models.Model):
             raise SalesforceError(
                 f"POST /composite: the write-back was refused ({codes or 'no answer'})"
             )
-        _logger.info("Salesforce %s: deal %s written back", self.backend_id.id, self.id)
+        _logger.debug("Salesforce %s: deal %s written back", self.backend_id.id, self.id)
 
     # ------------------------------------------------------------------
     # Overdue
