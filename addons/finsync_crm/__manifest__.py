@@ -25,5 +25,10 @@
         "views/finsync_crm_deal_views.xml",
     ],
     "demo": ["demo/finsync_crm_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "finsync_crm/static/src/tours/*.js",
+        ],
+    },
     "installable": True,
 }
