@@ -1,7 +1,3 @@
-import json
-import os
-from unittest.mock import patch
-
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -48,40 +44,24 @@ class TestDealTour(HttpCase):
         )
 
     def _pay_by_bank_line(self, invoice):
-        """A bank line naming the invoice, through a bank connector and matching."""
+        """A bank statement line naming the invoice, reconciled by FinSync's matching."""
         company = self.env.company
         journal = self.env["account.journal"].search(
             [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
         )
-        bank = self.env["finsync.backend"].create(
-            {
-                "name": "Tour bank",
-                "backend_type": "generic",
-                "company_id": company.id,
-                "journal_ids": [Command.set(journal.ids)],
-            }
-        )
         self.env["finsync.match.rule"].search([("company_id", "=", company.id)]).unlink()
         self.env["finsync.match.rule"].create({"name": "Tour rule", "company_id": company.id})
-        payload = {
-            "transactions": [
-                {
-                    "external_id": "TOUR-BANK-1",
-                    "amount": invoice.amount_total,
-                    "state": "settled",
-                    "currency": invoice.currency_id.name,
-                    "booking_date": str(invoice.invoice_date),
-                    "counterparty_name": "Tour Deal Customer",
-                    "counterparty_account": "BE71096123456769",
-                    "remittance": invoice.name,
-                }
-            ]
-        }
-        with patch.dict(os.environ, {"QUEUE_JOB__NO_DELAY": "1"}):
-            events = self.env["finsync.event"]._ingest(
-                bank, [{"payload": json.dumps(payload), "event_type": "test"}]
-            )
-            events._process()
+        line = self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": journal.id,
+                "date": invoice.invoice_date,
+                "amount": invoice.amount_total,
+                "payment_ref": f"Payment {invoice.name}",
+                "partner_name": "Tour Deal Customer",
+            }
+        )
+        counts = self.env["finsync.matching"]._match_statement_lines(line)
+        self.assertEqual(counts.get("reconcile"), 1, counts)
         self.env.flush_all()
         self.env.cr.precommit.run()
 
@@ -94,7 +74,9 @@ class TestDealTour(HttpCase):
         self._pay_by_bank_line(invoice)
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
         Delivery = self.env["finsync.outbox.delivery"].sudo()
-        Delivery._deliver_round("consumer:crm_writeback")
+        # The write-back job: one state per round and record (posted, then paid).
+        while Delivery._deliver_round("consumer:crm_writeback"):
+            pass
         record = self.sim.records["Opportunity"][self.opp["Id"]]
         self.assertEqual(record["FinSync_Payment_Status__c"], "paid")
         self.assertEqual(record["FinSync_Invoice_Number__c"], invoice.name)
