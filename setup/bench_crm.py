@@ -3,7 +3,8 @@
 Starts the Salesforce simulator (``finsync_testing/tools/salesforce_simulator.py``)
 in this process on 127.0.0.1 with ``--accounts N`` accounts (distinct names,
 as real ones are), 2 contacts each and N/4 won opportunities of 1 or 2 line
-items on products the bench database holds; creates a fresh Salesforce
+items on products the bench database holds, stamped a day ago (an org's
+existing data); creates a fresh Salesforce
 connector (client credentials flow, Bulk API 2.0 from ``--bulk-threshold``
 records) and pulls, in this process, the way the pull job does:
 
@@ -37,6 +38,7 @@ import json
 import random
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +90,20 @@ def fill(sim, accounts, offset, rng):
         for code in PRODUCTS[: 1 + index % 2]:
             sim.add_line_item(opp["Id"], code, rng.randint(1, 5), float(rng.randint(50, 500)))
         deals.append(opp["Id"])
+    backdate(sim)
     return account_ids, deals
+
+
+def backdate(sim):
+    """Stamp the org's records a day ago, 1 ms apart, as an org's existing data is: the
+    incremental pulls' overlap window (5 minutes) then reads the changes, not the org."""
+    from odoo.addons.finsync_testing.tools.salesforce_simulator import stamp
+
+    moment = datetime.now(UTC) - timedelta(days=1)
+    for table in sim.records.values():
+        for record in table.values():
+            moment += timedelta(milliseconds=1)
+            record["SystemModstamp"] = stamp(moment)
 
 
 def prepare(env, sim_url, offset, bulk_threshold):
