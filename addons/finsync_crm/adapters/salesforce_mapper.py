@@ -105,6 +105,7 @@ def normalize_name(name):
     if not name:
         return ""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = text.replace(".", "")  # "S.A." is "sa"
     words = [word for word in re.split(r"[^a-z0-9]+", text) if word]
     kept = [word for word in words if word not in LEGAL_FORMS] or words
     return "".join(kept)

@@ -223,40 +223,44 @@ class SalesforceConnector(Connector):
     # -- inbox -----------------------------------------------------------------------
     def store_records(self, sobject, records):
         """Store each record version as an event keyed (sObject, Id, SystemModstamp)."""
+        documents = {mapper.record_key(sobject, record): record for record in records}
         events = [
             {
                 "event_type": sobject,
-                "external_id": mapper.record_key(sobject, record),
+                "external_id": key,
                 "name": f"{sobject} {record['Id']}",
                 "payload": json.dumps(record, sort_keys=True),
             }
-            for record in records
+            for key, record in documents.items()
         ]
         self.counts[sobject] += len(records)
-        return self.store(events, items=len(records))
+        return self.store(events, items=len(records), documents=documents)
 
     def store_deletions(self, deleted):
         if not deleted:
             return self.env["finsync.event"]
         self.counts["deleted"] += len(deleted)
+        documents = {f"deleted/{item['sobject']}/{item['id']}": item for item in deleted}
         return self.store(
             [
                 {
                     "event_type": "deleted",
-                    "external_id": f"deleted/{item['sobject']}/{item['id']}",
+                    "external_id": key,
                     "name": f"Deleted {item['sobject']} {item['id']}",
                     "payload": json.dumps(item, sort_keys=True),
                 }
-                for item in deleted
-            ]
+                for key, item in documents.items()
+            ],
+            documents=documents,
         )
 
-    def store(self, events, items=0):
-        """Store the events once and apply the new ones together (one batch per page)."""
+    def store(self, events, items=0, documents=None):
+        """Store the events once and apply the new ones together (one batch per page);
+        ``documents`` (``{idempotency key: record}``) are their records, already read."""
         stored = self.env["finsync.event"]._ingest(self.backend, events)
         new = stored.filtered(lambda e: e.state in ("received", "queued"))
         if new:
-            self.env["finsync.crm.binding"]._crm_process_events(self.backend, new)
+            self.env["finsync.crm.binding"]._crm_process_events(self.backend, new, documents)
         self.items += items
         return stored
 

@@ -1,5 +1,7 @@
 from odoo import api, models
 
+from .finsync_crm_binding_sync import QUIET
+
 
 class FinsyncCrmBinding(models.Model):
     """Set-based creation of the contacts a pull brings (thousands per page)."""
@@ -32,6 +34,6 @@ class FinsyncCrmBinding(models.Model):
                 values.update(parent._update_fields_values(address))
             values["lang"] = parent.lang or self.env.lang
             inherited[parent.id] = values
-        return Partner.with_context(_partners_skip_fields_sync=True).create(
+        return Partner.with_context(**QUIET, _partners_skip_fields_sync=True).create(
             [{**inherited[vals["parent_id"]], **vals} for vals in vals_list]
         )

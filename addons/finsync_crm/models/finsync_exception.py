@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import AccessError
 
 
 class FinsyncException(models.Model):
@@ -15,6 +16,14 @@ class FinsyncException(models.Model):
         index="btree_not_null",
         ondelete="set null",
     )
+
+    def write(self, vals):
+        # The CRM record an exception is about is set when FinSync opens it, never later.
+        if "crm_binding_id" in vals and not self.env.su:
+            raise AccessError(
+                self.env._("The CRM record of a FinSync exception cannot be changed.")
+            )
+        return super().write(vals)
 
     def action_crm_decide(self):
         """Open the wizard of a CRM conflict or duplicate (accountants only)."""

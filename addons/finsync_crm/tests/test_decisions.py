@@ -38,8 +38,14 @@ class TestCrmConflicts(CrmCommon):
         self.assertEqual(
             (self.partner.phone, self.partner.city), ("+32 2 111 11 11", "Gent"), "Odoo's kept"
         )
-        self.pull()
+        self.sim.update("Account", self.sf_account["Id"], Phone="+32 2 999 99 99")
+        self.pull()  # the same CRM values again: the same conflict, not a new occurrence
         self.assertEqual(len(self.exceptions("master_data_conflict")), 1, "still one")
+        self.assertEqual(self.exception.occurrence_count, 1)
+        self.sim.update("Account", self.sf_account["Id"], Phone="+32 2 888 88 88")
+        self.pull()
+        self.assertEqual(self.exception.occurrence_count, 2, "a new CRM value: it recurs")
+        self.assertEqual(self.sf_binding.conflict_values["phone"]["crm"], "+32 2 888 88 88")
 
     def test_each_choice_of_the_side_by_side_wizard(self):
         wizard = self.wizard(self.accountant_user)
@@ -75,10 +81,20 @@ class TestCrmConflicts(CrmCommon):
         self.assertEqual(self.partner.phone, "+32 2 222 22 22")
         self.assertEqual(second.reason_id.code, "CRM_KEEP_ODOO")
 
+    def test_the_crm_record_of_an_exception_cannot_be_changed(self):
+        other = self.account("Other Customer")
+        self.pull()
+        for user in (self.user_user, self.accountant_user, self.manager_user):
+            with self.assertRaises(AccessError):
+                self.exception.with_user(user).write(
+                    {"crm_binding_id": self.binding(other["Id"]).id}
+                )
+        self.assertEqual(self.exception.crm_binding_id, self.sf_binding)
+
     def test_only_accountants_decide(self):
         with self.assertRaises(AccessError):
             self.wizard(self.user_user)
-        with self.assertRaises(UserError):
+        with self.assertRaises(AccessError):
             self.sf_binding.with_user(self.user_user).with_context(
                 finsync_exception_protected=True
             )._crm_resolve_conflict({"phone": ("crm", None)})

@@ -116,6 +116,15 @@ class TestSalesforcePull(CrmCommon):
         self.assertIn("invalid_grant", exception.description)
         self.assertNotIn("PRIVATE", exception.description)
 
+    def test_contact_changes_follow_the_crm(self):
+        account = self.account("Contact Change Customer")
+        contact = self.sim.add_contact(account["Id"], "Ann", "Smith", Email="ann@old.example")
+        self.pull()
+        partner = self.binding(contact["Id"]).partner_id
+        self.sim.update("Contact", contact["Id"], Email="ann@new.example", LastName="Jones")
+        self.pull()
+        self.assertEqual((partner.name, partner.email), ("Ann Jones", "ann@new.example"))
+
     def test_contacts_owned_by_odoo_are_left_alone(self):
         self.salesforce.crm_owner_contacts = "odoo"
         azure = self.account("Azure Interior")
@@ -140,6 +149,18 @@ class TestSalesforceDeletions(CrmCommon):
         self.assertTrue(used_partner.active, "an invoiced partner stays")
         self.assertFalse(unused_partner.active, "an unused partner is archived")
         self.assertEqual(self.salesforce.crm_last_deleted, 2)
+
+    def test_deleted_contact_is_unbound_and_archived(self):
+        account = self.account("Contact Deletion Customer")
+        contact = self.sim.add_contact(account["Id"], "Ann", "Smith")
+        self.pull()
+        partner = self.binding(contact["Id"]).partner_id
+        self.assertTrue(partner.active)
+        self.sim.delete("Contact", contact["Id"])
+        self.pull()
+        self.assertFalse(self.binding(contact["Id"]))
+        self.assertFalse(partner.active)
+        self.assertTrue(self.binding(account["Id"]).partner_id.active, "its account stays")
 
     def test_expired_deletions_trigger_a_full_resync(self):
         kept = self.account("Kept")
@@ -235,6 +256,13 @@ class TestSalesforceSecurity(CrmCommon):
             .search([("id", "=", binding.id)]),
             binding,
         )
+
+    def test_an_accountant_pulls_with_pull_now(self):
+        azure = self.account("Accountant Pull Customer")
+        self.sim.add_contact(azure["Id"], "Ann", "Smith")
+        result = self.salesforce.with_user(self.accountant_user).action_pull_now()
+        self.assertEqual(result["params"]["type"], "success", result["params"]["message"])
+        self.assertEqual(len(self.binding(azure["Id"]).partner_id.child_ids), 1)
 
     def test_pull_is_refused_to_plain_users(self):
         with self.assertRaises(AccessError):

@@ -9,7 +9,8 @@ It serves, on 127.0.0.1 only and from memory, the contract described in
   (``expire_tokens()``, or ``token_ttl`` seconds) and are then refused with
   401 ``INVALID_SESSION_ID``;
 - ``query`` / ``queryAll`` of a small SOQL subset (``SELECT <fields> FROM
-  <sObject> [WHERE <field> <op> <value> [AND ...]] [ORDER BY ...]``, and
+  <sObject> [WHERE <field> <op> <value> [AND ...]] [ORDER BY ...] [LIMIT n]``, ``<op>``
+  one of ``= != < <= > >= IN ('a', 'b')``, and
   ``SELECT COUNT() ...``), pages of ``page_size`` records (at most the
   ``batchSize`` asked) chained by ``nextRecordsUrl``; ``getDeleted`` with
   ``earliestDateAvailable``;
@@ -358,7 +359,7 @@ class SalesforceSimulator(ApiSimulator):
             raise ValueError("MALFORMED_QUERY")
         fields = [name.strip() for name in match.group("fields").split(",")]
         conditions = [
-            re.fullmatch(r"\s*(\w+)\s*(>=|<=|!=|=|>|<)\s*(.+?)\s*", part)
+            re.fullmatch(r"\s*(\w+)\s*(>=|<=|!=|=|>|<|\bIN\b)\s*(.+?)\s*", part, re.IGNORECASE)
             for part in re.split(r"\s+AND\s+", match.group("where") or "", flags=re.IGNORECASE)
             if part.strip()
         ]
@@ -378,6 +379,8 @@ class SalesforceSimulator(ApiSimulator):
     @staticmethod
     def _holds(record, field, operator, literal):
         value = record.get(field)
+        if operator.upper() == "IN":
+            return value in re.findall(r"'([^']*)'", literal)
         if literal.lower() in ("true", "false"):
             literal = literal.lower() == "true"
         elif literal.lower() == "null":
