@@ -28,6 +28,7 @@ from odoo.addons.finsync_base.components.connector import (
     register,
 )
 
+from ..adapters import salesforce_deal_mapper as deal_mapper
 from ..adapters import salesforce_mapper as mapper
 from ..adapters.salesforce_client import (
     LOGIN_URLS,
@@ -39,7 +40,16 @@ from ..adapters.salesforce_client import (
 _logger = logging.getLogger(__name__)
 
 SALESFORCE_CHANNEL = "root.finsync.salesforce"
-SOBJECTS = ("Account", "Contact")
+# Line items before their opportunities: a won deal is billed with its lines read.
+SOBJECTS = ("Account", "Contact", "OpportunityLineItem", "Opportunity")
+# Watermark key -> connector field (opportunities: finsync_backend_deals.py).
+MARK_FIELDS = {
+    "Account": "crm_account_mark",
+    "Contact": "crm_contact_mark",
+    "OpportunityLineItem": "crm_line_mark",
+    "Opportunity": "crm_opportunity_mark",
+    "deleted": "crm_deleted_mark",
+}
 # Records per inbox batch of a Bulk 2.0 part (a query page holds at most 2,000).
 STORE_CHUNK = 2000
 
@@ -53,7 +63,7 @@ class SalesforceConnector(Connector):
 
     def __init__(self, backend):
         super().__init__(backend)
-        self.counts = dict.fromkeys(("Account", "Contact", "deleted"), 0)
+        self.counts = dict.fromkeys((*SOBJECTS, "deleted"), 0)
         self.covered = None  # how far Salesforce covered deletions in this pull
 
     # -- adapter -------------------------------------------------------------------
@@ -89,20 +99,14 @@ class SalesforceConnector(Connector):
 
     # -- synchronizer --------------------------------------------------------------
     def watermark(self):
-        backend = self.backend
-        return {
-            "Account": backend.crm_account_mark or None,
-            "Contact": backend.crm_contact_mark or None,
-            "deleted": backend.crm_deleted_mark or None,
-        }
+        return {key: self.backend[field] or None for key, field in MARK_FIELDS.items()}
 
     def save_watermark(self, watermark):
         # sudo: the watermark and the run's counts are read-only for people; the pull moves them.
         self.backend.sudo().write(
-            {
-                "crm_account_mark": watermark["Account"],
-                "crm_contact_mark": watermark["Contact"],
-                "crm_deleted_mark": watermark["deleted"],
+            {field: watermark.get(key) for key, field in MARK_FIELDS.items()}
+            | {
+                "crm_last_opportunities": self.counts["Opportunity"],
                 "crm_last_accounts": self.counts["Account"],
                 "crm_last_contacts": self.counts["Contact"],
                 "crm_last_deleted": self.counts["deleted"],
@@ -132,6 +136,10 @@ class SalesforceConnector(Connector):
     def _fields(self, sobject):
         if sobject == "Account":
             return mapper.account_fields(self.backend.crm_vat_field, self.backend.crm_iban_field)
+        if sobject == "Opportunity":
+            return deal_mapper.opportunity_fields(self.backend.crm_currency_field)
+        if sobject == "OpportunityLineItem":
+            return deal_mapper.LINE_FIELDS
         return mapper.CONTACT_FIELDS
 
     def _pull_records(self, client, sobject, since):

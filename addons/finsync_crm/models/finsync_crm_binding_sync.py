@@ -77,6 +77,13 @@ class FinsyncCrmBinding(models.Model):
             self._crm_sync_contacts(backend, records["Contact"])
         if records["deleted"]:
             self._crm_sync_deletions(backend, records["deleted"])
+        if records.get("Opportunity") or records.get("OpportunityLineItem") or records["deleted"]:
+            self.env["finsync.crm.deal"]._crm_sync_deals(
+                backend,
+                records.get("Opportunity") or [],
+                records.get("OpportunityLineItem") or [],
+                records["deleted"],
+            )
         return True
 
     @api.model
@@ -275,24 +282,19 @@ class FinsyncCrmBinding(models.Model):
         """Child contacts from ``[(canonical contact values, parent partner)]``."""
         if not crm_parents:
             return self.env["res.partner"]
-        # sudo: as in _crm_create_partners.
-        return (
-            self.env["res.partner"]
-            .sudo()
-            .with_context(**QUIET)
-            .create(
-                [
-                    {
-                        "type": "contact",
-                        "parent_id": parent.id,
-                        "name": crm.get("name") or self.env._("(no name)"),
-                        "email": crm.get("email"),
-                        "phone": crm.get("phone"),
-                        "function": crm.get("function"),
-                    }
-                    for crm, parent in crm_parents
-                ]
-            )
+        # Set-based: finsync_crm_binding_bulk.py.
+        return self._crm_create_contact_partners(
+            [
+                {
+                    "type": "contact",
+                    "parent_id": parent.id,
+                    "name": crm.get("name") or self.env._("(no name)"),
+                    "email": crm.get("email"),
+                    "phone": crm.get("phone"),
+                    "function": crm.get("function"),
+                }
+                for crm, parent in crm_parents
+            ]
         )
 
     @api.model

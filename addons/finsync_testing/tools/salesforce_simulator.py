@@ -109,6 +109,7 @@ class SalesforceSimulator(ApiSimulator):
         self.records = {}  # sObject -> {Id: record}
         self.deleted = []  # (sObject, Id, deletedDate)
         self.earliest_deleted = datetime.now(UTC) - timedelta(days=15)
+        self.patches = []  # (sObject, Id, body) of every PATCH applied, in order
         self.tokens = {}  # token -> expiry (unix time)
         self.token_grants = []  # the grant types asked, in order
         self._cursors = {}
@@ -152,11 +153,63 @@ class SalesforceSimulator(ApiSimulator):
             stamp_at=stamp,
         )
 
+    def add_opportunity(self, account_id, name, stage="Prospecting", stamp=None, **values):
+        values.setdefault("HasOpportunityLineItem", False)
+        values.setdefault("Amount", 0.0)
+        values.setdefault("CloseDate", datetime.now(UTC).date().isoformat())
+        return self.add(
+            "Opportunity",
+            {"AccountId": account_id, "Name": name, "StageName": stage, **values},
+            stamp_at=stamp,
+        )
+
+    def add_line_item(self, opportunity_id, product_code, quantity, unit_price, **values):
+        """A line item; its opportunity's Amount and stamp follow (a roll-up in Salesforce)."""
+        values.setdefault("Discount", None)
+        with self._data_lock:
+            count = sum(
+                1
+                for line in self.records.get("OpportunityLineItem", {}).values()
+                if line["OpportunityId"] == opportunity_id
+            )
+            values.setdefault("SortOrder", count + 1)
+            line = self.add(
+                "OpportunityLineItem",
+                {
+                    "OpportunityId": opportunity_id,
+                    "ProductCode": product_code,
+                    "Quantity": quantity,
+                    "UnitPrice": unit_price,
+                    **values,
+                },
+            )
+            self._roll_up(opportunity_id)
+            return line
+
+    def _roll_up(self, opportunity_id):
+        lines = [
+            line
+            for line in self.records.get("OpportunityLineItem", {}).values()
+            if line["OpportunityId"] == opportunity_id and not line["IsDeleted"]
+        ]
+        amount = sum(
+            line["Quantity"] * line["UnitPrice"] * (1 - (line.get("Discount") or 0) / 100)
+            for line in lines
+        )
+        self.update(
+            "Opportunity",
+            opportunity_id,
+            Amount=round(amount, 2),
+            HasOpportunityLineItem=bool(lines),
+        )
+
     def update(self, sobject, record_id, stamp_at=None, **values):
         with self._data_lock:
             record = self.records[sobject][record_id]
             record.update(values)
             record["SystemModstamp"] = stamp(stamp_at or self.now())
+            if sobject == "OpportunityLineItem":
+                self._roll_up(record["OpportunityId"])
             return dict(record)
 
     def delete(self, sobject, record_id):
@@ -165,6 +218,8 @@ class SalesforceSimulator(ApiSimulator):
             moment = self.now()
             record.update(IsDeleted=True, SystemModstamp=stamp(moment))
             self.deleted.append((sobject, record_id, moment))
+            if sobject == "OpportunityLineItem":
+                self._roll_up(record["OpportunityId"])
 
     def expire_tokens(self):
         self.tokens.clear()
@@ -421,6 +476,7 @@ class SalesforceSimulator(ApiSimulator):
             return 200, {}, dict(record)
         if method == "PATCH":
             self.update(sobject, key, **document)
+            self.patches.append((sobject, key, dict(document)))
             return 204, {}, None
         return 405, {}, [{"errorCode": "METHOD_NOT_ALLOWED", "message": method}]
 
