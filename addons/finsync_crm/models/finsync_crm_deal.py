@@ -134,6 +134,7 @@ class FinsyncCrmDeal(models.Model):
             deals.setdefault(deal.sf_id, deal)
         missing = sorted(wanted - set(deals) - gone_opps)
         if missing:
+            # sudo: deals are read-only to people; the pull creates them.
             created = self.sudo().create(
                 [{"backend_id": backend.id, "sf_id": sf_id} for sf_id in missing]
             )
@@ -261,6 +262,8 @@ class FinsyncCrmDeal(models.Model):
         }
         products = {}
         if codes:
+            # sudo: the pull's technical user reads products (codes and ids only) to bill
+            # the deal; nothing of them is shown or returned to a person.
             found = (
                 self.env["product.product"]
                 .sudo()
@@ -273,6 +276,7 @@ class FinsyncCrmDeal(models.Model):
             )
             for product in found:
                 products.setdefault(product.default_code, []).append(product)
+        # sudo: active currencies by code, configuration any user may read in Odoo.
         currencies = {
             c.name: c for c in self.env["res.currency"].sudo().search([("active", "=", True)])
         }

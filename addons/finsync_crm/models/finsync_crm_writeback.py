@@ -103,6 +103,7 @@ class FinsyncCrmDeal(models.Model):
         status = STATUS_OF_EVENT.get(event.event_type, "posted")
         paid_date = None
         if status == "paid":
+            # sudo: the outbox consumer (a technical user) reads when the invoice was paid.
             partials = (move.line_ids.matched_credit_ids | move.line_ids.matched_debit_ids).sudo()
             dates = [d for d in partials.mapped("max_date") if d]
             paid_date = fields.Date.to_string(max(dates) if dates else event.occurred_at.date())
