@@ -39,11 +39,15 @@ class FinsyncException(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_open_match_wizard(self):
-        return self._open_line_wizard("finsync_matching.action_finsync_match_wizard")
+        return self._open_line_wizard(
+            "finsync_matching.action_finsync_match_wizard", dialog_size="extra-large"
+        )
 
     def action_open_writeoff_wizard(self):
         return self._open_line_wizard(
-            "finsync_matching.action_finsync_match_wizard", finsync_writeoff=True
+            "finsync_matching.action_finsync_match_wizard",
+            finsync_writeoff=True,
+            dialog_size="extra-large",
         )
 
     def action_open_duplicate_wizard(self):
