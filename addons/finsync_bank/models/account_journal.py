@@ -22,5 +22,6 @@ class AccountJournal(models.Model):
         action["context"] = {
             "default_journal_id": self.id,
             "default_attachment_ids": [(6, 0, list(attachment_ids))],
+            "dialog_size": "extra-large",
         }
         return action

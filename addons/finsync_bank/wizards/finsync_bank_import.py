@@ -93,6 +93,13 @@ class FinsyncBankImport(models.TransientModel):
             .search([("backend_id", "=", backend.id), ("external_id", "in", ids)])
             .mapped("external_id")
         )
+        codes = {statement.currency for statement in result.statements if statement.currency}
+        currencies = {
+            currency.name: currency
+            for currency in self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", list(codes))])
+        }
         rows = []
         for statement, journal in zip(result.statements, journals, strict=True):
             count = len(statement.transactions)
@@ -105,6 +112,12 @@ class FinsyncBankImport(models.TransientModel):
                         "account": statement.account,
                         "journal_id": journal.id,
                         "currency": statement.currency,
+                        "currency_id": (
+                            currencies.get(statement.currency)
+                            or journal.currency_id
+                            or journal.company_id.currency_id
+                            or self.env.company.currency_id
+                        ).id,
                         "opening_balance": _float(statement.opening_balance),
                         "closing_balance": _float(statement.closing_balance),
                         "line_count": count,
@@ -172,9 +185,12 @@ class FinsyncBankImportPreview(models.TransientModel):
     file_format = fields.Char(string="Format")
     account = fields.Char()
     journal_id = fields.Many2one("account.journal")
-    currency = fields.Char()
-    opening_balance = fields.Float(digits=(16, 4))
-    closing_balance = fields.Float(digits=(16, 4))
+    currency = fields.Char(string="Currency Code")
+    currency_id = fields.Many2one(
+        "res.currency", string="Currency", help="The file's currency; the journal's if it has none."
+    )
+    opening_balance = fields.Monetary()
+    closing_balance = fields.Monetary()
     line_count = fields.Integer(string="Lines")
     new_count = fields.Integer(string="New")
     duplicate_count = fields.Integer(string="Already Imported", compute="_compute_duplicates")
