@@ -233,7 +233,11 @@ class FinsyncBankImport(models.TransientModel):
         message = self.env._(
             "%(new)s new, %(duplicate)s already imported.", new=new, duplicate=duplicate
         )
-        if jobs:
+        if len(jobs) == 1:
+            message += " " + self.env._(
+                "The lines are being posted to the journal by a background job."
+            )
+        elif jobs:
             message += " " + self.env._(
                 "The lines are being posted to the journal by %(count)s background jobs.",
                 count=len(jobs),

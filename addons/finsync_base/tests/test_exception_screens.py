@@ -1,3 +1,4 @@
+import base64
 import json
 from datetime import date, timedelta
 
@@ -89,3 +90,38 @@ class TestExceptionScreens(FinsyncCommon):
         search = etree.fromstring(Exception_.get_view(view_type="search")["arch"])
         grouped = {f.get("context") for f in search.xpath("//filter[@context]")}
         self.assertIn("{'group_by': 'partner_id'}", grouped)
+
+    def test_close_wizard_counts_in_a_proper_sentence(self):
+        one = self._exception(name="one")
+        two = self._exception(name="two")
+        Resolve = self.env["finsync.exception.resolve"].with_user(self.accountant_user)
+        wizard = Resolve.new({"exception_ids": [(6, 0, one.ids)]})
+        self.assertEqual(wizard.summary, "1 open exception will be closed.")
+        wizard = Resolve.new({"exception_ids": [(6, 0, (one | two).ids)]})
+        self.assertEqual(wizard.summary, "2 open exceptions will be closed.")
+        arch = Resolve.get_view(view_type="form")["arch"]
+        self.assertNotIn("(s)", arch)
+
+    def test_file_import_counts_in_proper_sentences(self):
+        wizard = (
+            self.env["finsync.generic.import"]
+            .with_user(self.accountant_user)
+            .create(
+                {
+                    "backend_id": self.backend.id,
+                    "data_file": base64.b64encode(self._payload(("ONE-1", "10.00")).encode()),
+                    "filename": "one.json",
+                }
+            )
+        )
+        wizard.action_preview()
+        wizard.action_import()
+        self.assertEqual(wizard.state, "done", wizard.message)
+        self.assertEqual(wizard.message, "1 transaction read from one.json.")
+        events = wizard.event_id
+        base = self.env["finsync.file.import"]
+        self.assertEqual(base._prepare_done_vals(events, events, [])["message"], "1 file imported.")
+        self.assertEqual(
+            base._prepare_done_vals(events, events.browse(), [])["message"],
+            "0 files imported, 1 already imported.",
+        )

@@ -52,3 +52,32 @@ class TestScreens(WizardCommon):
         return invoice.line_ids.filtered(
             lambda aml: aml.account_id.account_type == "asset_receivable"
         )
+
+    def test_counts_read_as_proper_singular_and_plural(self):
+        self.rule.auto_reconcile = False
+        one, two, three = self._import_lines(
+            self._line("150.00", self.invoice_a.name, "S2"),
+            self._line("80.00", self.invoice_b.name, "S3"),
+            self._line("70.00", self.invoice_c.name, "S4"),
+        )
+        action = one.action_confirm_proposal()
+        self.assertEqual(action["params"]["message"], "1 proposal confirmed and reconciled.")
+        action = (two | three).action_confirm_proposal()
+        self.assertEqual(action["params"]["message"], "2 proposals confirmed and reconciled.")
+
+    def test_matching_again_says_what_it_did_in_whole_sentences(self):
+        exceptions = self.env["finsync.exception"]
+        self.assertEqual(
+            exceptions.browse()._rerun_message(1, 1, 0),
+            "1 bank line matched again: 1 reconciled. 0 of the 0 exceptions closed.",
+        )
+        [tx] = self._import_lines(self._line("12.34", "who is this", "S5"))
+        exception = self._exception(tx)
+        self.assertEqual(
+            exception._rerun_message(1, 0, 0),
+            "1 bank line matched again: 0 reconciled. The exception is still open.",
+        )
+        self.assertEqual(
+            exception._rerun_message(1, 1, 1),
+            "1 bank line matched again: 1 reconciled. The exception is closed.",
+        )
