@@ -103,6 +103,12 @@ class FinsyncException(models.Model):
         index="btree_not_null",
         help="The partner of its transactions, when they have one.",
     )
+    counterparty_name = fields.Char(
+        string="Counterparty",
+        compute="_compute_transaction_summary",
+        store=True,
+        help="The payer or payee as the bank or gateway names them, until a partner is known.",
+    )
     dedup_key = fields.Char(
         index="btree_not_null",
         readonly=True,
@@ -184,6 +190,7 @@ class FinsyncException(models.Model):
         "transaction_ids.currency_id",
         "transaction_ids.booking_date",
         "transaction_ids.partner_id",
+        "transaction_ids.counterparty_name",
     )
     def _compute_transaction_summary(self):
         for exc in self:
@@ -197,6 +204,9 @@ class FinsyncException(models.Model):
             dates = [date for date in transactions.mapped("booking_date") if date]
             exc.transaction_date = min(dates) if dates else False
             exc.partner_id = transactions.partner_id[:1]
+            exc.counterparty_name = next(
+                (name for name in transactions.mapped("counterparty_name") if name), False
+            )
 
     @api.model
     def _group_expand_states(self, states, domain):

@@ -37,6 +37,7 @@ class TestExceptionScreens(FinsyncCommon):
         self.assertEqual(exc.currency_id.compare_amounts(exc.amount, 100.25), 0)
         self.assertEqual(exc.transaction_date, date(2026, 1, 10))
         self.assertEqual(exc.partner_id, partner)
+        self.assertEqual(exc.counterparty_name, "Azure Interior")
         # Stored: the list sorts, filters and groups by them.
         found = self.env["finsync.exception"].search(
             [("partner_id", "=", partner.id), ("amount", ">", 100)]
@@ -87,6 +88,9 @@ class TestExceptionScreens(FinsyncCommon):
             for name in ("amount", "transaction_date", "partner_id", "age_days"):
                 self.assertIn(name, shown, f"{view_type} shows {name}")
             self.assertTrue(arch.xpath("//field[@name='currency_id']"), view_type)
+        kanban = Exception_.get_view(view_type="kanban")["arch"]
+        self.assertIn("Open for 1 day<", kanban, "no '1 days' on a card")
+        self.assertIn('name="counterparty_name"', kanban, "the payer until a partner is known")
         search = etree.fromstring(Exception_.get_view(view_type="search")["arch"])
         grouped = {f.get("context") for f in search.xpath("//filter[@context]")}
         self.assertIn("{'group_by': 'partner_id'}", grouped)
