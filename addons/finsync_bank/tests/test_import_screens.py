@@ -39,7 +39,9 @@ class TestImportScreens(BankImportCommon):
         return wizard
 
     def test_preview_shows_balances_in_the_statement_currency(self):
-        wizard = self._preview(self.accountant_user, ("jan.xml", camt053(self._spec())))
+        wizard = self._wizard(("jan.xml", camt053(self._spec()))).with_user(self.env.user)
+        reopened = wizard.action_preview()
+        self.assertEqual(reopened["context"]["dialog_size"], "extra-large", "preview stays wide")
         self.assertEqual(wizard.state, "preview", wizard.message)
         row = wizard.preview_ids
         self.assertEqual(row.currency_id, self.currency)

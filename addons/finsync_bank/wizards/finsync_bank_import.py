@@ -142,6 +142,12 @@ class FinsyncBankImport(models.TransientModel):
     def _import_title(self):
         return self.env._("Import Bank Statements")
 
+    def _reopen(self):
+        # The preview's columns need the wide dialog the import opened in.
+        action = super()._reopen()
+        action["context"] = dict(action.get("context") or {}, dialog_size="extra-large")
+        return action
+
     def _prepare_preview_file(self, filename, data):
         importer = self.env["finsync.bank.importer"]
         result = importer._parse_file(
