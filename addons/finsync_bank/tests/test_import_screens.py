@@ -58,6 +58,7 @@ class TestImportScreens(BankImportCommon):
             "currency decimals",
         )
         self.assertTrue(listed.xpath("field[@name='currency_id']"))
+        self.assertTrue(listed.xpath("field[@name='account']/@width"), "the account read whole")
         # The sample (several lines of text) waits in the row's own form, not in a column.
         self.assertEqual(listed.xpath("field[@name='sample']/@optional"), ["hide"])
         # Opened wide enough to read the columns, from the menu and from the journal.
