@@ -4,6 +4,16 @@ from odoo import models
 class AccountJournal(models.Model):
     _inherit = "account.journal"
 
+    def _finsync_statement_target_error(self):
+        """Why this journal must not receive imported bank statements, or "" when it may.
+
+        A translated sentence naming the journal. Modules that keep bank-type
+        journals for their own lines (a payment gateway's clearing journals)
+        override it, so the bank import never tests their journal types.
+        """
+        self.ensure_one()
+        return ""
+
     def create_document_from_attachment(self, attachment_ids):
         """Files dropped on a bank journal are statements: open FinSync's import."""
         journal = self or self.browse(self.env.context.get("default_journal_id"))
@@ -22,5 +32,6 @@ class AccountJournal(models.Model):
         action["context"] = {
             "default_journal_id": self.id,
             "default_attachment_ids": [(6, 0, list(attachment_ids))],
+            "dialog_size": "extra-large",
         }
         return action

@@ -19,6 +19,15 @@ def sanitize_account(number):
     return re.sub(r"[^A-Za-z0-9]", "", number or "").upper()
 
 
+class UnknownBankAccount(UserError):
+    """No bank journal holds a statement's account: the import wizard offers to create one."""
+
+    def __init__(self, message, account, currency):
+        super().__init__(message)
+        self.account = account
+        self.currency = currency
+
+
 class FinsyncBankImporter(models.AbstractModel):
     """Bank statement files into canonical transactions and Odoo statements.
 
@@ -91,7 +100,13 @@ class FinsyncBankImporter(models.AbstractModel):
             candidates = candidates.filtered(
                 lambda j: (j.currency_id or j.company_id.currency_id).name == statement.currency
             )
+        # A journal another module keeps for its own lines (a gateway's clearing
+        # journal) never receives a bank statement, chosen or found by its number.
+        candidates = candidates.filtered(lambda j: not j._finsync_statement_target_error())
         if journal:
+            refusal = journal._finsync_statement_target_error()
+            if refusal:
+                raise UserError(self.env._("%(file)s: %(reason)s", file=filename, reason=refusal))
             if account and journal.bank_account_id and journal not in candidates:
                 raise UserError(
                     self.env._(
@@ -106,7 +121,8 @@ class FinsyncBankImporter(models.AbstractModel):
             self._check_currency(filename, statement, journal)
             return journal
         if len(candidates) != 1:
-            raise UserError(
+            error = UnknownBankAccount if account and not candidates else UserError
+            raise error(
                 self.env._(
                     "%(file)s: no single bank journal for account %(account)s in "
                     "%(currency)s (%(count)s found). Set this account number on one bank "
@@ -115,7 +131,8 @@ class FinsyncBankImporter(models.AbstractModel):
                     account=statement.account or "?",
                     currency=statement.currency or "?",
                     count=len(candidates),
-                )
+                ),
+                *((statement.account, statement.currency) if error is UnknownBankAccount else ()),
             )
         return candidates
 

@@ -291,7 +291,7 @@ class TestBankImport(BankImportCommon):
         wizard.action_preview()
         wizard.action_import()
         self.assertIn("5 new, 0 already imported.", wizard.message)
-        self.assertIn("background jobs", wizard.message)
+        self.assertIn("background job", wizard.message)
         transactions = wizard.event_ids.transaction_ids
         self.assertEqual(len(transactions), 5, "visible in FinSync at once")
         self.assertFalse(transactions.statement_line_id, "posted later")

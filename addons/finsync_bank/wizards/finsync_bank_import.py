@@ -1,7 +1,9 @@
 import base64
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+
+from ..models.finsync_bank_importer import UnknownBankAccount, sanitize_account
 
 SAMPLE_ROWS = 5
 
@@ -38,13 +40,82 @@ class FinsyncBankImport(models.TransientModel):
     event_ids = fields.Many2many("finsync.event", readonly=True)
     statement_ids = fields.Many2many("account.bank.statement", readonly=True)
     exception_ids = fields.Many2many("finsync.exception", readonly=True)
+    missing_account = fields.Char(
+        readonly=True, help="The account of a statement no bank journal holds."
+    )
+    missing_currency = fields.Char(readonly=True)
+    can_create_journal = fields.Boolean(compute="_compute_can_create_journal")
+
+    @api.depends("missing_account")
+    def _compute_can_create_journal(self):
+        is_manager = self.env.user.has_group("finsync_base.group_finsync_manager")
+        for wizard in self:
+            wizard.can_create_journal = bool(wizard.missing_account and is_manager)
 
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_preview(self):
         self.preview_ids.unlink()
+        self.write({"missing_account": False, "missing_currency": False})
         return super().action_preview()
+
+    def action_create_journal(self):
+        """Managers: a bank journal for the file's unknown account, then the preview again."""
+        self.ensure_one()
+        if not self.env.user.has_group("finsync_base.group_finsync_manager"):
+            raise AccessError(self.env._("Only FinSync managers create bank journals."))
+        if not self.missing_account:
+            raise UserError(self.env._("No statement is waiting for a bank journal."))
+        company = self.env.company
+        currency = company.currency_id
+        if self.missing_currency:
+            currency = (
+                self.env["res.currency"]
+                .with_context(active_test=False)
+                .search([("name", "=", self.missing_currency)], limit=1)
+            )
+            if not currency.active:
+                raise UserError(
+                    self.env._(
+                        "Activate the currency %(currency)s before creating its bank journal.",
+                        currency=self.missing_currency,
+                    )
+                )
+        # As the manager: Odoo's own access rights on journals apply.
+        journal = self.env["account.journal"].create(
+            self._prepare_journal_vals(currency, self._company_bank_account(currency))
+        )
+        self.journal_id = journal
+        return self.action_preview()
+
+    def _company_bank_account(self, currency):
+        """The company's own bank account with the file's number (created if missing)."""
+        partner = self.env.company.partner_id
+        # sudo: Odoo lets only contact managers create bank accounts; this one is the
+        # company's own, for the journal an accounting manager creates (checked above).
+        banks = self.env["res.partner.bank"].sudo()
+        number = sanitize_account(self.missing_account)
+        bank_account = banks.search(
+            [("sanitized_acc_number", "=", number), ("partner_id", "=", partner.id)], limit=1
+        )
+        return bank_account or banks.create(
+            {
+                "acc_number": self.missing_account,
+                "partner_id": partner.id,
+                "currency_id": currency.id,
+            }
+        )
+
+    def _prepare_journal_vals(self, currency, bank_account):
+        company = self.env.company
+        return {
+            "name": self.env._("Bank %(account)s", account=self.missing_account[-4:].rjust(8, "*")),
+            "type": "bank",
+            "company_id": company.id,
+            "bank_account_id": bank_account.id,
+            "currency_id": currency.id if currency != company.currency_id else False,
+        }
 
     def action_view_statements(self):
         self.ensure_one()
@@ -71,6 +142,12 @@ class FinsyncBankImport(models.TransientModel):
     def _import_title(self):
         return self.env._("Import Bank Statements")
 
+    def _reopen(self):
+        # The preview's columns need the wide dialog the import opened in.
+        action = super()._reopen()
+        action["context"] = dict(action.get("context") or {}, dialog_size="extra-large")
+        return action
+
     def _prepare_preview_file(self, filename, data):
         importer = self.env["finsync.bank.importer"]
         result = importer._parse_file(
@@ -79,7 +156,12 @@ class FinsyncBankImport(models.TransientModel):
             profile=self._profile(),
             max_bytes=self._get_backend()._connector().max_file_bytes(),
         )
-        journals = importer._resolve_journals(filename, result.statements, self.journal_id)
+        try:
+            journals = importer._resolve_journals(filename, result.statements, self.journal_id)
+        except UnknownBankAccount as err:
+            # Kept on the wizard (not rolled back): managers may create the journal.
+            self.write({"missing_account": err.account, "missing_currency": err.currency})
+            raise
         return self._preview_rows(filename, result, journals)
 
     def _prepare_preview_vals(self, previews):
@@ -93,6 +175,13 @@ class FinsyncBankImport(models.TransientModel):
             .search([("backend_id", "=", backend.id), ("external_id", "in", ids)])
             .mapped("external_id")
         )
+        codes = {statement.currency for statement in result.statements if statement.currency}
+        currencies = {
+            currency.name: currency
+            for currency in self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", list(codes))])
+        }
         rows = []
         for statement, journal in zip(result.statements, journals, strict=True):
             count = len(statement.transactions)
@@ -105,6 +194,12 @@ class FinsyncBankImport(models.TransientModel):
                         "account": statement.account,
                         "journal_id": journal.id,
                         "currency": statement.currency,
+                        "currency_id": (
+                            currencies.get(statement.currency)
+                            or journal.currency_id
+                            or journal.company_id.currency_id
+                            or self.env.company.currency_id
+                        ).id,
                         "opening_balance": _float(statement.opening_balance),
                         "closing_balance": _float(statement.closing_balance),
                         "line_count": count,
@@ -144,7 +239,11 @@ class FinsyncBankImport(models.TransientModel):
         message = self.env._(
             "%(new)s new, %(duplicate)s already imported.", new=new, duplicate=duplicate
         )
-        if jobs:
+        if len(jobs) == 1:
+            message += " " + self.env._(
+                "The lines are being posted to the journal by a background job."
+            )
+        elif jobs:
             message += " " + self.env._(
                 "The lines are being posted to the journal by %(count)s background jobs.",
                 count=len(jobs),
@@ -172,9 +271,12 @@ class FinsyncBankImportPreview(models.TransientModel):
     file_format = fields.Char(string="Format")
     account = fields.Char()
     journal_id = fields.Many2one("account.journal")
-    currency = fields.Char()
-    opening_balance = fields.Float(digits=(16, 4))
-    closing_balance = fields.Float(digits=(16, 4))
+    currency = fields.Char(string="Currency Code")
+    currency_id = fields.Many2one(
+        "res.currency", string="Currency", help="The file's currency; the journal's if it has none."
+    )
+    opening_balance = fields.Monetary()
+    closing_balance = fields.Monetary()
     line_count = fields.Integer(string="Lines")
     new_count = fields.Integer(string="New")
     duplicate_count = fields.Integer(string="Already Imported", compute="_compute_duplicates")

@@ -80,6 +80,35 @@ class FinsyncException(models.Model):
         string="Transactions",
         check_company=True,
     )
+    # What an accountant sorts and groups the backlog by, from the transactions.
+    currency_id = fields.Many2one(
+        "res.currency", compute="_compute_transaction_summary", store=True
+    )
+    amount = fields.Monetary(
+        compute="_compute_transaction_summary",
+        store=True,
+        help="The sum of its transactions, in their currency (the company's when they differ).",
+    )
+    transaction_date = fields.Date(
+        string="Date",
+        compute="_compute_transaction_summary",
+        store=True,
+        index="btree_not_null",
+        help="The earliest booking date of its transactions.",
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        compute="_compute_transaction_summary",
+        store=True,
+        index="btree_not_null",
+        help="The partner of its transactions, when they have one.",
+    )
+    counterparty_name = fields.Char(
+        string="Counterparty",
+        compute="_compute_transaction_summary",
+        store=True,
+        help="The payer or payee as the bank or gateway names them, until a partner is known.",
+    )
     dedup_key = fields.Char(
         index="btree_not_null",
         readonly=True,
@@ -89,7 +118,12 @@ class FinsyncException(models.Model):
     occurrence_count = fields.Integer(string="Occurrences", default=1, readonly=True)
     due_date = fields.Datetime(index=True, tracking=True)
     is_overdue = fields.Boolean(compute="_compute_is_overdue", search="_search_is_overdue")
-    age_days = fields.Integer(string="Age (days)", compute="_compute_age_days")
+    age_days = fields.Integer(
+        string="Age (days)",
+        compute="_compute_age_days",
+        search="_search_age_days",
+        help="Days since it was opened.",
+    )
     escalated = fields.Boolean(readonly=True, tracking=True)
     reason_id = fields.Many2one("finsync.exception.reason", string="Reason Code", tracking=True)
     resolution_note = fields.Text()
@@ -125,6 +159,54 @@ class FinsyncException(models.Model):
         now = fields.Datetime.now()
         for exc in self:
             exc.age_days = (now - exc.create_date).days if exc.create_date else 0
+
+    def _search_age_days(self, operator, value):
+        # Age N days means opened in the 24 hours ending N days ago.
+        if operator not in ("=", "!=", ">", ">=", "<", "<=") or not isinstance(value, int):
+            raise UserError(self.env._("Unsupported search on the age of exceptions."))
+        now = fields.Datetime.now()
+
+        def opened_before(days):
+            return ("create_date", "<=", now - timedelta(days=days))
+
+        def opened_after(days):
+            return ("create_date", ">", now - timedelta(days=days))
+
+        if operator == ">=":
+            return [opened_before(value)]
+        if operator == ">":
+            return [opened_before(value + 1)]
+        if operator == "<":
+            return [opened_after(value)]
+        if operator == "<=":
+            return [opened_after(value + 1)]
+        exactly = ["&", opened_before(value), opened_after(value + 1)]
+        return exactly if operator == "=" else ["!", *exactly]
+
+    @api.depends(
+        "company_id",
+        "transaction_ids.amount",
+        "transaction_ids.amount_company_currency",
+        "transaction_ids.currency_id",
+        "transaction_ids.booking_date",
+        "transaction_ids.partner_id",
+        "transaction_ids.counterparty_name",
+    )
+    def _compute_transaction_summary(self):
+        for exc in self:
+            transactions = exc.transaction_ids
+            if len(transactions.currency_id) == 1:
+                exc.currency_id = transactions.currency_id
+                exc.amount = sum(transactions.mapped("amount"))
+            else:
+                exc.currency_id = exc.company_id.currency_id
+                exc.amount = sum(transactions.mapped("amount_company_currency"))
+            dates = [date for date in transactions.mapped("booking_date") if date]
+            exc.transaction_date = min(dates) if dates else False
+            exc.partner_id = transactions.partner_id[:1]
+            exc.counterparty_name = next(
+                (name for name in transactions.mapped("counterparty_name") if name), False
+            )
 
     @api.model
     def _group_expand_states(self, states, domain):

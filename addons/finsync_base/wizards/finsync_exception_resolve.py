@@ -23,11 +23,18 @@ class FinsyncExceptionResolve(models.TransientModel):
     )
     note = fields.Text()
     open_count = fields.Integer(compute="_compute_open_count")
+    summary = fields.Char(compute="_compute_open_count")
 
     @api.depends("exception_ids")
     def _compute_open_count(self):
         for wizard in self:
-            wizard.open_count = len(wizard.exception_ids.filtered("is_open"))
+            count = len(wizard.exception_ids.filtered("is_open"))
+            wizard.open_count = count
+            wizard.summary = (
+                self.env._("1 open exception will be closed.")
+                if count == 1
+                else self.env._("%(count)s open exceptions will be closed.", count=count)
+            )
 
     def action_confirm(self):
         self.ensure_one()

@@ -119,13 +119,20 @@ class FinsyncFileImport(models.AbstractModel):
         now (the others were imported before), ``results`` what ``_apply_file``
         returned for each of ``fresh``, in order.
         """
-        return {
-            "message": self.env._(
-                "%(new)s files imported, %(known)s already imported.",
-                new=len(fresh),
-                known=len(events - fresh),
+        new, known = len(fresh), len(events - fresh)
+        if not known:
+            message = (
+                self.env._("1 file imported.")
+                if new == 1
+                else self.env._("%(count)s files imported.", count=new)
             )
-        }
+        elif new == 1:
+            message = self.env._("1 file imported, %(known)s already imported.", known=known)
+        else:
+            message = self.env._(
+                "%(count)s files imported, %(known)s already imported.", count=new, known=known
+            )
+        return {"message": message}
 
     def _import_title(self):
         return self.env._("Import Files")

@@ -69,14 +69,17 @@ class FinsyncGenericImport(models.TransientModel):
     def _prepare_event_vals(self, filename, data):
         return dict(super()._prepare_event_vals(filename, data), event_type="canonical_file")
 
+    def _read_message(self, transactions, filename):
+        if len(transactions) == 1:
+            return self.env._("1 transaction read from %(file)s.", file=filename)
+        return self.env._(
+            "%(count)s transactions read from %(file)s.", count=len(transactions), file=filename
+        )
+
     def _prepare_done_vals(self, events, fresh, results):
         transactions = self.env["finsync.transaction"].union(*results) or events.transaction_ids
         return {
-            "message": self.env._(
-                "%(count)s transactions read from %(file)s.",
-                count=len(transactions),
-                file=events.payload_filename or events.name,
-            )
+            "message": self._read_message(transactions, events.payload_filename or events.name)
             if fresh
             else self.env._(
                 "This file was already imported (%(name)s): nothing new.", name=events.name

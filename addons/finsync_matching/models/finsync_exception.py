@@ -39,11 +39,15 @@ class FinsyncException(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_open_match_wizard(self):
-        return self._open_line_wizard("finsync_matching.action_finsync_match_wizard")
+        return self._open_line_wizard(
+            "finsync_matching.action_finsync_match_wizard", dialog_size="extra-large"
+        )
 
     def action_open_writeoff_wizard(self):
         return self._open_line_wizard(
-            "finsync_matching.action_finsync_match_wizard", finsync_writeoff=True
+            "finsync_matching.action_finsync_match_wizard",
+            finsync_writeoff=True,
+            dialog_size="extra-large",
         )
 
     def action_open_duplicate_wizard(self):
@@ -71,18 +75,35 @@ class FinsyncException(models.Model):
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Matching"),
-                "message": self.env._(
-                    "%(lines)s bank lines matched again: %(reconciled)s reconciled, "
-                    "%(closed)s of the %(count)s exceptions closed.",
-                    lines=len(lines),
-                    reconciled=counts.get("reconcile", 0),
-                    closed=len(closed),
-                    count=len(self),
-                ),
+                "message": self._rerun_message(len(lines), counts.get("reconcile", 0), len(closed)),
                 "type": "info",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    def _rerun_message(self, line_count, reconciled, closed):
+        """What matching again did, in words that agree with the numbers."""
+        if line_count == 1:
+            lines = self.env._(
+                "1 bank line matched again: %(reconciled)s reconciled.", reconciled=reconciled
+            )
+        else:
+            lines = self.env._(
+                "%(count)s bank lines matched again: %(reconciled)s reconciled.",
+                count=line_count,
+                reconciled=reconciled,
+            )
+        if len(self) == 1:
+            exceptions = (
+                self.env._("The exception is closed.")
+                if closed
+                else self.env._("The exception is still open.")
+            )
+        else:
+            exceptions = self.env._(
+                "%(closed)s of the %(count)s exceptions closed.", closed=closed, count=len(self)
+            )
+        return f"{lines} {exceptions}"
 
     def _open_line_wizard(self, xmlid, **context):
         self.ensure_one()

@@ -119,9 +119,12 @@ class FinsyncTransaction(models.Model):
                 score=tx.match_score,
                 mode="confirmed",
             )
-        return self._notify(
-            self.env._("%(count)s proposals confirmed and reconciled.", count=len(to_confirm))
+        message = (
+            self.env._("1 proposal confirmed and reconciled.")
+            if len(to_confirm) == 1
+            else self.env._("%(count)s proposals confirmed and reconciled.", count=len(to_confirm))
         )
+        return self._notify(message)
 
     def _manual_moves(self):
         # Undoing a reconciliation goes through the wizard, which undoes it in the

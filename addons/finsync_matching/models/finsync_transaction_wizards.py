@@ -8,7 +8,9 @@ class FinsyncTransaction(models.Model):
     _inherit = "finsync.transaction"
 
     def action_open_match_wizard(self):
-        return self._open_line_wizard("finsync_matching.action_finsync_match_wizard")
+        return self._open_line_wizard(
+            "finsync_matching.action_finsync_match_wizard", dialog_size="extra-large"
+        )
 
     def action_open_duplicate_wizard(self):
         return self._open_line_wizard("finsync_matching.action_finsync_duplicate_wizard")
@@ -19,7 +21,7 @@ class FinsyncTransaction(models.Model):
     def action_open_partner_wizard(self):
         return self._open_line_wizard("finsync_matching.action_finsync_partner_wizard")
 
-    def _open_line_wizard(self, xmlid):
+    def _open_line_wizard(self, xmlid, **context):
         self.ensure_one()
         self.env["finsync.exception.workflow"]._check_accountant()
         if not self.statement_line_id or self.statement_line_id.is_reconciled:
@@ -34,5 +36,6 @@ class FinsyncTransaction(models.Model):
         action["context"] = {
             "default_transaction_id": self.id,
             "default_exception_id": exception.id,
+            **context,
         }
         return action

@@ -13,3 +13,4 @@ from . import test_writeoff_controls
 from . import test_matching_jobs
 from . import test_jobs
 from . import test_log_redaction
+from . import test_screens

@@ -42,8 +42,10 @@ class TestBacktest(ReconcileCommon):
         backtest = self.env["finsync.match.backtest"].create(
             {"rule_id": candidate.id, "days": 3650}
         )
-        backtest.action_run()
+        action = backtest.action_run()
 
+        # The result opens in a dialog titled after the rule, not an untitled window.
+        self.assertEqual(action["name"], "Back-test of Candidate")
         self.assertEqual(backtest.line_count, 3)
         self.assertEqual(backtest.reconcile_count, 2)
         self.assertEqual(backtest.agree_count, 1)

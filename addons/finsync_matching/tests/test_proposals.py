@@ -160,6 +160,38 @@ class TestProposalsAndAllocations(ReconcileCommon):
             self.env["finsync.exception"].search(action["domain"]), wizard.match_exception_ids
         )
 
+    def test_the_reimport_counts_only_the_lines_it_imported(self):
+        def spec(*lines):
+            return StatementSpec(
+                account=IBAN,
+                currency=self.currency.name,
+                opening_balance=Decimal(0),
+                start=datetime.date(2026, 1, 1),
+                end=datetime.date(2026, 1, 31),
+                lines=list(lines),
+            )
+
+        first_lines = [
+            self._line("150.00", self.invoice_a.name, "P9"),
+            self._line("80.00", self.invoice_b.name, "P10"),
+        ]
+        first = self._import(("mar.xml", camt053(spec(*first_lines))))
+        self.assertEqual(first.matched_count, 2, first.message)
+        # The same file again: nothing new, nothing reconciled by this import.
+        again = self._import(("mar-copy.xml", camt053(spec(*first_lines))))
+        self.assertEqual(again.matched_count, 0, again.message)
+        self.assertNotIn("reconciled automatically", again.message)
+        # A longer file: only its new line counts.
+        longer = self._import(
+            (
+                "mar-full.xml",
+                camt053(spec(*first_lines, self._line("70.00", self.invoice_c.name, "P11"))),
+            )
+        )
+        self.assertEqual(longer.matched_count, 1, longer.message)
+        self.assertIn("1 new, 2 already imported.", longer.message)
+        self.assertIn("1 reconciled automatically, 0 to review", longer.message)
+
     def test_the_bank_entry_says_what_it_was_matched_with(self):
         [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "P8"))
         move = tx.statement_line_id.move_id

@@ -17,12 +17,26 @@ class FinsyncBankImport(models.TransientModel):
         string="To Review",
         readonly=True,
     )
+    imported_event_ids = fields.Many2many(
+        "finsync.event",
+        "finsync_bank_import_imported_event_rel",
+        "wizard_id",
+        "event_id",
+        readonly=True,
+        help="The files booked by this import (not those imported before).",
+    )
+
+    def _prepare_done_vals(self, events, fresh, results):
+        vals = super()._prepare_done_vals(events, fresh, results)
+        vals["imported_event_ids"] = [Command.set(fresh.ids)]
+        return vals
 
     def action_import(self):
         action = super().action_import()
         if self.state != "done":
             return action
-        transactions = self.event_ids.transaction_ids
+        # Only this import's lines: a file imported before brings back its old event.
+        transactions = self.imported_event_ids.transaction_ids
         if not transactions or transactions.filtered(lambda tx: not tx.statement_line_id):
             # Nothing new, or posted (and matched) by background jobs: nothing to say yet.
             return action

@@ -91,6 +91,7 @@ class FinsyncMatchBacktest(models.TransientModel):
         )
         return {
             "type": "ir.actions.act_window",
+            "name": self.env._("Back-test of %(rule)s", rule=rule.display_name),
             "res_model": self._name,
             "res_id": self.id,
             "view_mode": "form",

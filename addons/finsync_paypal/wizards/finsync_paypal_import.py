@@ -104,10 +104,15 @@ class FinsyncPaypalImport(models.TransientModel):
     def _prepare_done_vals(self, events, fresh, results):
         if fresh:
             transactions = results[0]
-            message = self.env._(
-                "%(count)s transactions read from %(file)s.",
-                count=len(transactions),
-                file=events.payload_filename or events.name,
+            filename = events.payload_filename or events.name
+            message = (
+                self.env._("1 transaction read from %(file)s.", file=filename)
+                if len(transactions) == 1
+                else self.env._(
+                    "%(count)s transactions read from %(file)s.",
+                    count=len(transactions),
+                    file=filename,
+                )
             )
         else:
             transactions = events.transaction_ids
