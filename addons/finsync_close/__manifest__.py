@@ -11,6 +11,16 @@
     "data": [
         "security/ir.model.access.csv",
         "views/finsync_close_menus.xml",
+        "views/finsync_overview_views.xml",
+        "views/res_config_settings_metrics_views.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "finsync_close/static/src/overview/*",
+        ],
+        "web.assets_tests": [
+            "finsync_close/static/tests/tours/*",
+        ],
+    },
     "installable": True,
 }

@@ -1,1 +1,5 @@
-
+from . import finsync_figures
+from . import account_journal_overview
+from . import finsync_figures_metrics
+from . import res_config_settings_metrics
+from . import finsync_overview

@@ -1,1 +1,3 @@
-
+from . import test_metrics
+from . import test_overview
+from . import test_overview_tour
