@@ -38,10 +38,10 @@ TEMPLATE_AMOUNT = 100.0
 # its parent, keys made unique per row, the ORM's sequence and its clock.
 NOT_COMPARED = {
     "account_move": {"name", "sequence_number", "sequence_prefix", "statement_line_id"},
-    "account_move_line": {"move_id", "move_name"},
+    "account_move_line": {"move_id", "move_name", "statement_line_id"},
     "account_bank_statement_line": {"move_id", "internal_index"},
     "finsync_transaction": {"external_id", "name", "correlation_id"},
-    "finsync_exception": {"name", "due_date", "statement_line_id", "dedup_key"},
+    "finsync_exception": {"name", "due_date", "dedup_key"},
 }
 
 
@@ -179,7 +179,7 @@ def statement_template(env, journal, today):
     line = env["account.bank.statement.line"].create(
         {"journal_id": journal.id, "amount": TEMPLATE_AMOUNT, "date": today, "payment_ref": "BENCH"}
     )
-    check_template(env, line.move_id | line.move_id.line_ids, TEMPLATE_AMOUNT)
+    check_template(env, [line, line.move_id, *line.move_id.line_ids], TEMPLATE_AMOUNT)
     return line
 
 
@@ -228,7 +228,12 @@ def load_lines(env, template, count, today):
         "account.bank.statement.line",
         template.ids,
         lines,
-        {"move_id": "m.id", "payment_ref": "'BENCH ' || s.n"},
+        {
+            "move_id": "m.id",
+            "payment_ref": "'BENCH ' || s.n",
+            # A float column, not monetary: scaled here.
+            "amount_residual": "sign(t.amount_residual) * s.amount",
+        },
     )
     # As account's _compute_internal_index: date, reversed sequence, id.
     cr.execute(
@@ -236,6 +241,12 @@ def load_lines(env, template, count, today):
               SET internal_index = to_char(m.date, 'YYYYMMDD')
                   || lpad((2147483647 - l.sequence)::text, 10, '0') || lpad(l.id::text, 10, '0')
              FROM account_move m WHERE m.id = l.move_id AND l.internal_index IS NULL"""
+    )
+    # The entry's items name their statement line and carry its label.
+    cr.execute(
+        """UPDATE account_move_line aml SET statement_line_id = l.id, name = l.payment_ref
+             FROM account_bank_statement_line l
+            WHERE l.move_id = aml.move_id AND aml.statement_line_id <> l.id"""
     )
     cr.execute(
         "UPDATE account_move m SET statement_line_id = l.id FROM account_bank_statement_line l"
@@ -265,6 +276,16 @@ def check_lines(env, template, n, today):
         }
 
     cloned = {table: snap() for table, snap in tables(move_id).items()}
+    # The ids left out of the comparison point at the clone's own rows.
+    cr.execute(
+        """SELECT COUNT(*) FROM account_move_line aml
+             JOIN account_bank_statement_line l ON l.move_id = aml.move_id
+             JOIN account_move m ON m.id = l.move_id
+            WHERE aml.move_id = %s AND aml.statement_line_id = l.id
+              AND m.statement_line_id = l.id""",
+        [move_id],
+    )
+    linked = cr.fetchone()[0]
     twin = orm_twin(
         env,
         lambda: tables(
@@ -280,7 +301,10 @@ def check_lines(env, template, n, today):
             .move_id.id
         ),
     )
-    return [d for table in cloned for d in compare(cloned[table], twin[table], table)]
+    differences = [d for table in cloned for d in compare(cloned[table], twin[table], table)]
+    if linked != len(cloned["account_move_line"]):
+        differences.append(("account_move_line", "statement_line_id", linked, "all"))
+    return differences
 
 
 def load_transactions(env, backend, count, today):
@@ -324,7 +348,9 @@ def check_transaction(env, vals, n, today):
     tx_id = cr.fetchone()[0]
     cloned = snapshot(cr, "finsync_transaction", "id = %s", [tx_id])
     for row in cloned:
-        row.pop("match_mode")  # set by matching, not by creation
+        # Set by posting and matching, not by creation.
+        row.pop("match_mode")
+        row.pop("statement_line_id")
 
     def make():
         tx = env["finsync.transaction"]._create_from_source(
@@ -337,35 +363,40 @@ def check_transaction(env, vals, n, today):
     twin = orm_twin(env, make)["finsync_transaction"]
     for row in twin:
         row.pop("match_mode")
+        row.pop("statement_line_id")
     return compare(cloned, twin, "finsync_transaction")
 
 
-def load_exceptions(env, line_template, count, today):
+def load_exceptions(env, tx_template, count, today):
+    """``count`` exceptions, exception n on transaction n, itself on statement line n."""
+    cr = env.cr
+    cr.execute(
+        """UPDATE finsync_transaction tx SET statement_line_id = l.id
+             FROM account_move m JOIN account_bank_statement_line l ON l.move_id = m.id
+            WHERE m.name = 'BOV/' || substr(tx.external_id, 8) AND tx.external_id LIKE 'BENCH-T%%'
+              AND tx.backend_id = %s""",
+        [tx_template.backend_id.id],
+    )
     vals = {
         "name": "Bench exception",
         "exception_type": "unmatched",
         "severity": "medium",
-        "company_id": line_template.company_id.id,
-        "statement_line_id": line_template.id,
+        "company_id": tx_template.company_id.id,
     }
-    template = env["finsync.exception"].create(vals)
-    env.flush_all()
-    src = (
-        f"finsync_exception t, {series(count, today)} JOIN account_move m ON m.name = 'BOV/' || s.n"
-        f" AND m.journal_id = {int(line_template.journal_id.id)} "
-        "JOIN account_bank_statement_line l ON l.move_id = m.id"
+    template = env["finsync.exception"].create(
+        {**vals, "transaction_ids": [(6, 0, tx_template.ids)]}
     )
+    env.flush_all()
     open_ = "s.n %% 5 <> 0"
     clone(
-        env.cr,
+        cr,
         env,
         "finsync_exception",
         "finsync.exception",
         template.ids,
-        src,
+        f"finsync_exception t, {series(count, today)}",
         {
             "name": "'Bench exception ' || s.n",
-            "statement_line_id": "l.id",
             "dedup_key": "NULL",
             "severity": "(ARRAY['low','medium','high','critical'])[1 + s.n %% 4]",
             "priority_rank": "s.n %% 4",
@@ -376,6 +407,13 @@ def load_exceptions(env, line_template, count, today):
             "resolved_date": f"CASE WHEN {open_} THEN NULL ELSE s.day + interval '2 days' END",
         },
     )
+    cr.execute(
+        """INSERT INTO finsync_exception_transaction_rel (exception_id, transaction_id)
+           SELECT e.id, tx.id FROM finsync_exception e
+             JOIN finsync_transaction tx ON tx.external_id = 'BENCH-T' || substr(e.name, 17)
+            WHERE e.name LIKE 'Bench exception %%' AND e.id <> %s AND tx.backend_id = %s""",
+        [template.id, tx_template.backend_id.id],
+    )
     return vals
 
 
@@ -385,10 +423,14 @@ def check_exception(env, vals, n):
     exc_id = cr.fetchone()[0]
     cloned = snapshot(cr, "finsync_exception", "id = %s", [exc_id])
     severity = ["low", "medium", "high", "critical"][n % 4]
-    cr.execute("SELECT statement_line_id FROM finsync_exception WHERE id = %s", [exc_id])
-    line_id = cr.fetchone()[0]
+    cr.execute(
+        "SELECT transaction_id FROM finsync_exception_transaction_rel WHERE exception_id = %s",
+        [exc_id],
+    )
+    tx_ids = [row[0] for row in cr.fetchall()]
+    closing = ("state", "is_open", "resolved_date", "resolved_by_id")
     for row in cloned:
-        for key in ("state", "is_open", "resolved_date", "resolved_by_id"):
+        for key in closing:
             row.pop(key)  # closing is the workflow's, checked by its own tests
 
     def make():
@@ -397,16 +439,19 @@ def check_exception(env, vals, n):
                 **vals,
                 "name": f"Bench exception {n}",
                 "severity": severity,
-                "statement_line_id": line_id,
+                "transaction_ids": [(6, 0, tx_ids)],
             }
         )
         return {"finsync_exception": lambda: snapshot(cr, "finsync_exception", "id = %s", exc.ids)}
 
     twin = orm_twin(env, make)["finsync_exception"]
     for row in twin:
-        for key in ("state", "is_open", "resolved_date", "resolved_by_id"):
+        for key in closing:
             row.pop(key)
-    return compare(cloned, twin, "finsync_exception")
+    differences = compare(cloned, twin, "finsync_exception")
+    if len(tx_ids) != 1:
+        differences.append(("finsync_exception_transaction_rel", "transactions", tx_ids, 1))
+    return differences
 
 
 def load_events(env, backend, count, today):
@@ -458,8 +503,8 @@ def load(registry, transactions, today):
         started = time.time()
         line_template = statement_template(env, journal, today)
         load_lines(env, line_template, lines, today)
-        _tx, tx_vals = load_transactions(env, backend, transactions, today)
-        exc_vals = load_exceptions(env, line_template, lines, today)
+        tx_template, tx_vals = load_transactions(env, backend, transactions, today)
+        exc_vals = load_exceptions(env, tx_template, lines, today)
         load_events(env, backend, lines, today)
         log(
             f"loaded {transactions} transactions, {lines} lines/exceptions/events "
