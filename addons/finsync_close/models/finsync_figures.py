@@ -207,7 +207,8 @@ class FinsyncFigures(models.AbstractModel):
         if not journals:
             return {}
         today = today or fields.Date.context_today(self)
-        # One index probe per journal (LATERAL ... LIMIT 1 on account's main index).
+        # One index probe per journal (LATERAL ... LIMIT 1 on account's main index:
+        # journal_id, company_id, internal_index).
         self.env.cr.execute(
             SQL(
                 """
@@ -216,12 +217,13 @@ class FinsyncFigures(models.AbstractModel):
           LEFT JOIN LATERAL (
                 SELECT line.internal_index
                   FROM account_bank_statement_line line
-                 WHERE line.journal_id = journal.id
+                 WHERE line.journal_id = journal.id AND line.company_id = %s
               ORDER BY line.internal_index DESC
                  LIMIT 1
                 ) last ON TRUE
                 """,
                 journals.ids,
+                company.id,
             )
         )
         last_index = dict(self.env.cr.fetchall())
