@@ -13,6 +13,9 @@
         "views/finsync_close_menus.xml",
         "views/finsync_overview_views.xml",
         "views/res_config_settings_metrics_views.xml",
+        "security/finsync_alert_security.xml",
+        "data/finsync_alert_cron.xml",
+        "views/finsync_alert_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -1,3 +1,4 @@
 from . import test_metrics
 from . import test_overview
 from . import test_overview_tour
+from . import test_alerts
