@@ -1,7 +1,7 @@
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from .common import OverviewCommon
+from .common_overview import OverviewCommon
 
 
 @tagged("post_install", "-at_install")

@@ -3,7 +3,7 @@ import re
 from odoo.tests import HttpCase, tagged
 
 from ..tools.prometheus import escape_label
-from .common import OverviewCommon
+from .common_overview import OverviewCommon
 
 TOKEN = "s3cret-token"
 SAMPLE = re.compile(

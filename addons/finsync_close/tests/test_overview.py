@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from ..models.finsync_figures import business_days_between, freshness_colour
-from .common import OverviewCommon
+from .common_overview import OverviewCommon
 
 
 @tagged("post_install", "-at_install")

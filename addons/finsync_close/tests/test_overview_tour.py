@@ -1,6 +1,6 @@
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import OverviewCommon
+from .common_overview import OverviewCommon
 
 
 @tagged("post_install", "-at_install")
