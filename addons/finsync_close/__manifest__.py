@@ -12,12 +12,21 @@
         "security/ir.model.access.csv",
         "views/finsync_close_menus.xml",
         "security/finsync_close_rules.xml",
+        "security/finsync_alert_security.xml",
+        "data/finsync_alert_cron.xml",
         "views/finsync_close_views.xml",
+        "views/finsync_overview_views.xml",
+        "views/res_config_settings_metrics_views.xml",
+        "views/finsync_alert_views.xml",
         "report/finsync_close_report.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "finsync_close/static/src/overview/*",
+        ],
         "web.assets_tests": [
             "finsync_close/static/src/tours/finsync_close_tour.js",
+            "finsync_close/static/tests/tours/*",
         ],
     },
     "installable": True,

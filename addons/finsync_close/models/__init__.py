@@ -4,3 +4,9 @@ from . import finsync_close_item
 from . import finsync_close_log
 from . import finsync_close_template
 from . import finsync_close_setting
+from . import finsync_figures
+from . import account_journal_overview
+from . import finsync_figures_metrics
+from . import res_config_settings_metrics
+from . import finsync_overview
+from . import finsync_alert

@@ -1,1 +1,5 @@
 from . import test_close
+from . import test_metrics
+from . import test_overview
+from . import test_overview_tour
+from . import test_alerts

@@ -1,0 +1,57 @@
+from odoo import api, fields, models
+
+FRESHNESS = [("green", "Up to date"), ("amber", "Late"), ("red", "Stale")]
+
+
+class AccountJournal(models.Model):
+    _inherit = "account.journal"
+
+    finsync_cadence_days = fields.Integer(
+        string="Statement Cadence (business days)",
+        default=1,
+        help="How often the bank sends a statement, in business days (1: every business "
+        "day). The overview shows the journal amber once a statement is late by one "
+        "cadence and red by two.",
+    )
+    finsync_unreconciled_count = fields.Integer(
+        string="FinSync Unreconciled Lines", compute="_compute_finsync_overview"
+    )
+    finsync_freshness = fields.Selection(
+        FRESHNESS, string="Statement Freshness", compute="_compute_finsync_overview"
+    )
+
+    _sql_constraints = [
+        (
+            "finsync_cadence_positive",
+            "CHECK(finsync_cadence_days IS NULL OR finsync_cadence_days > 0)",
+            "The statement cadence must be at least one business day.",
+        ),
+    ]
+
+    @api.depends_context("uid", "allowed_company_ids")
+    def _compute_finsync_overview(self):
+        figures = self.env["finsync.figures"]
+        unreconciled, freshness = {}, {}
+        for company in self.company_id:
+            unreconciled.update(figures._unreconciled_by_journal(company))
+            freshness.update(figures._statement_freshness(company))
+        for journal in self:
+            journal.finsync_unreconciled_count = unreconciled.get(journal.id, {}).get("count", 0)
+            journal.finsync_freshness = freshness.get(journal.id, {}).get("colour", False)
+
+    def action_finsync_open_unreconciled(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Unreconciled lines of %(journal)s", journal=self.name),
+            "res_model": "account.bank.statement.line",
+            "views": [
+                (self.env.ref("finsync_close.view_finsync_statement_line_list").id, "list"),
+                (False, "form"),
+            ],
+            "domain": [
+                ("journal_id", "=", self.id),
+                ("is_reconciled", "=", False),
+                ("state", "=", "posted"),
+            ],
+        }
