@@ -123,6 +123,7 @@ def prepare(env, sim_url, offset, bulk_threshold):
             "api_url": sim_url,
             "crm_bulk_threshold": bulk_threshold,
             "sync_policy": "manual",
+            "crm_billing_document": "invoice",  # measured: draft invoices, also with Sales
         }
     )
     return backend.id

@@ -15,6 +15,13 @@ class FinsyncBackend(models.Model):
         help="An opportunity reaching this stage (StageName) becomes a sale order, or a "
         "draft customer invoice when Sales is not installed.",
     )
+    crm_billing_document = fields.Selection(
+        [("invoice", "Draft Invoice")],
+        string="Billing Document",
+        default="invoice",
+        required=True,
+        help="What a won opportunity becomes (Sales adds: a sale order).",
+    )
     crm_currency_field = fields.Char(
         string="Currency Field",
         help="CurrencyIsoCode in orgs with multiple currencies; empty: the company's currency.",

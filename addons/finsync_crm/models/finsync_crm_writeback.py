@@ -44,8 +44,8 @@ class CrmWriteback(OutboxConsumer):
     def deliver(self, event, delivery):
         if event.res_model != "account.move":
             return
-        deals = self.env["finsync.crm.deal"].search([("move_id", "=", event.res_id)])
-        for deal in deals:
+        move = self.env["account.move"].browse(event.res_id)
+        for deal in self.env["finsync.crm.deal"]._crm_deals_of_invoices(move):
             deal._crm_write_back(event)
 
 
@@ -55,6 +55,11 @@ class FinsyncCrmDeal(models.Model):
     # ------------------------------------------------------------------
     # Write-back
     # ------------------------------------------------------------------
+    @api.model
+    def _crm_deals_of_invoices(self, moves):
+        """The deals whose billing made ``moves`` (the Sales bridge adds its orders')."""
+        return self.search([("move_id", "in", moves.ids)])
+
     def _crm_write_back(self, event):
         """PATCH the opportunity and its account with the invoice state ``event`` tells.
 
@@ -99,7 +104,7 @@ class FinsyncCrmDeal(models.Model):
     def _crm_invoice_state(self, event):
         """The state ``event`` tells (its payload), with the date the invoice was paid."""
         data = (event.payload or {}).get("data") or {}
-        move = self.move_id
+        move = self.env["account.move"].browse(event.res_id)
         status = STATUS_OF_EVENT.get(event.event_type, "posted")
         paid_date = None
         if status == "paid":

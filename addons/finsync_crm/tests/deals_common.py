@@ -11,7 +11,10 @@ class DealsCommon(CrmCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.salesforce.crm_currency_field = "CurrencyIsoCode"
+        # The invoice path, also when the Sales bridge makes sale orders the default.
+        cls.salesforce.write(
+            {"crm_currency_field": "CurrencyIsoCode", "crm_billing_document": "invoice"}
+        )
         cls.eur = cls.setup_other_currency("EUR")
         cls.widget = cls.env["product.product"].create(
             {

@@ -23,6 +23,7 @@ class TestDealTour(HttpCase):
                 "crm_username": USERNAME,
                 "crm_private_key": PRIVATE_KEY,
                 "api_url": self.sim.url,
+                "crm_billing_document": "invoice",
             }
         )
         self.env["product.product"].create(

@@ -1,0 +1,1 @@
+from . import finsync_backend, finsync_crm_deal
