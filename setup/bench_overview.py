@@ -15,7 +15,7 @@
    ingest's clock), so they are the template's row with those columns set.
 4. Timings, cold (first call on a fresh registry, caches empty) and warm (median of 5):
    ``finsync.figures.get_overview`` as the admin, ``/finsync/metrics``' body
-   (``_metrics_text``) and, when the period-close addon provides it, the readiness check.
+   (``_metrics_text``) and the period close's readiness check (every automatic check of a month).
 
 Prints ``RESULT {"transactions", "overview_ms", "overview_queries", "readiness_ms",
 "metrics_ms", ...}``.
@@ -574,13 +574,18 @@ def bench(args):
 
     overview_cold, overview_ms, overview_queries = timed(registry, overview)
     metrics_cold, metrics_ms, _queries = timed(registry, metrics)
-    readiness_cold = readiness_ms = None
-    with registry.cursor() as cr:
-        readiness = getattr(environment(cr)["finsync.figures"], "_close_readiness", None)
-    if readiness is not None:
-        readiness_cold, readiness_ms, _queries = timed(
-            registry, lambda cr: environment(cr)["finsync.figures"]._close_readiness(company_id)
+    # The period close's readiness check: every automatic check of the checklist
+    # (finsync.close.check) for the current month, on an unsaved close.
+    month_start = today.replace(day=1)
+
+    def readiness(cr):
+        env = environment(cr)
+        close = env["finsync.close"].new(
+            {"company_id": company_id, "date_from": month_start, "date_to": today}
         )
+        env["finsync.close.check"]._run_checks(close)
+
+    readiness_cold, readiness_ms, _queries = timed(registry, readiness)
     result = {
         "transactions": args.transactions,
         "overview_ms": overview_ms,
