@@ -123,9 +123,15 @@ class SalesforceSimulator(ApiSimulator):
         return f"{ID_PREFIXES.get(sobject, 'a00')}SIM{next(self._seq):012d}AAA"[:18]
 
     def now(self):
-        """The next SystemModstamp: the clock, never twice the same."""
-        moment = max(datetime.now(UTC), self._last_stamp + timedelta(milliseconds=1))
-        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        """The next SystemModstamp: the clock (in milliseconds), never twice the same and
+        never ahead of the clock (Salesforce never stamps in the future: a stamp ahead
+        would fall after the end of a ``getDeleted`` window asked for "until now")."""
+        while True:
+            moment = datetime.now(UTC)
+            moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+            if moment > self._last_stamp:
+                break
+            time.sleep(0.0005)
         self._last_stamp = moment
         return moment
 
