@@ -121,14 +121,21 @@ class FinsyncCloseItem(models.Model):
             if item.close_id.state == "closed":
                 raise UserError(self.env._("%(item)s: the period is closed.", item=item.name))
             if item.status == "failing":
-                raise UserError(
+                message = (
                     self.env._(
-                        "%(item)s cannot be signed off: %(count)s record(s) stand in the way "
+                        "%(item)s cannot be signed off: a record stands in the way "
+                        "(see its evidence).",
+                        item=item.name,
+                    )
+                    if item.evidence_count == 1
+                    else self.env._(
+                        "%(item)s cannot be signed off: %(count)s records stand in the way "
                         "(see its evidence).",
                         item=item.name,
                         count=item.evidence_count,
                     )
                 )
+                raise UserError(message)
             CLOSE_GUARD.grant(item).write(
                 {
                     "state": "signed",
