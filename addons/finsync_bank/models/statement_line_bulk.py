@@ -73,6 +73,8 @@ EMPTY_COMPUTED = {
         "partner_shipping_id",
         "payment_reference",
         "preferred_payment_method_line_id",
+        # sale: the sales team of sale documents only (an entry keeps none).
+        "team_id",
     },
     "account.move.line": {
         "analytic_distribution",
@@ -97,9 +99,12 @@ BULK_REPLACED_METHODS = {
 # Modules whose versions of those methods the fast path reproduces ("base" is
 # the ORM itself). Any other module overriding them is "foreign".
 BULK_KNOWN_MODULES = frozenset({"base", "account", "mail", "analytic"})
-# Single overrides the fast path reproduces too: finsync_base's ``_post`` emits
-# outbound events for invoices only, never for a statement line's entry.
-BULK_KNOWN_OVERRIDES = frozenset({("finsync_base", "account.move._post")})
+# Single overrides the fast path reproduces too, each acting on invoices only, never
+# on a statement line's entry: finsync_base's ``_post`` emits outbound events;
+# sale's ``_post`` reconciles an invoice with its order's online payments.
+BULK_KNOWN_OVERRIDES = frozenset(
+    {("finsync_base", "account.move._post"), ("sale", "account.move._post")}
+)
 
 # Stored fields of account.bank.statement that depend on its lines (see _statement_values).
 STATEMENT_FIELDS = ["first_line_index", "date", "balance_end", "is_complete", "journal_id"]
