@@ -28,6 +28,8 @@ import statistics
 import sys
 import time
 
+from bench_match import fresh_copy, log  # the matching bench's helpers (setup/)
+
 import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
@@ -45,23 +47,8 @@ NOT_COMPARED = {
 }
 
 
-def log(message):
-    print(message, flush=True)
-
-
 def environment(cr, uid=SUPERUSER_ID):
     return api.Environment(cr, uid, {"tracking_disable": True})
-
-
-def fresh_copy(source, target):
-    from odoo.service import db as db_service
-
-    odoo.sql_db.close_db(target)
-    if db_service.exp_db_exist(target):
-        db_service.exp_drop(target)
-    odoo.sql_db.close_db(source)
-    db_service.exp_duplicate_database(source, target)
-    odoo.sql_db.close_db(source)
 
 
 # --- the SQL cloner ---------------------------------------------------------------
@@ -413,6 +400,18 @@ def load_exceptions(env, tx_template, count, today):
              JOIN finsync_transaction tx ON tx.external_id = 'BENCH-T' || substr(e.name, 17)
             WHERE e.name LIKE 'Bench exception %%' AND e.id <> %s AND tx.backend_id = %s""",
         [template.id, tx_template.backend_id.id],
+    )
+    # What the exception shows of its transaction (finsync_base's transaction summary):
+    # each clone's own transaction, not the template's.
+    cr.execute(
+        """UPDATE finsync_exception e
+              SET amount = tx.amount, currency_id = tx.currency_id,
+                  transaction_date = tx.booking_date, partner_id = tx.partner_id,
+                  counterparty_name = tx.counterparty_name
+             FROM finsync_exception_transaction_rel r
+             JOIN finsync_transaction tx ON tx.id = r.transaction_id
+            WHERE r.exception_id = e.id AND e.name LIKE 'Bench exception %%' AND e.id <> %s""",
+        [template.id],
     )
     return vals
 
