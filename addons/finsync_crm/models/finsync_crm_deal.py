@@ -96,7 +96,7 @@ class FinsyncCrmDeal(models.Model):
         if not self.env.user.has_group("finsync_base.group_finsync_accountant"):
             raise UserError(self.env._("Only FinSync accountants apply CRM deals again."))
         # sudo: deals have no write right; the accountant's request was checked above.
-        self.sudo().with_context(finsync_crm_force=True)._crm_apply()
+        self.sudo()._crm_apply(again=True)
         return True
 
     def action_open_document(self):
@@ -209,8 +209,11 @@ class FinsyncCrmDeal(models.Model):
     # ------------------------------------------------------------------
     # Apply: deals -> documents
     # ------------------------------------------------------------------
-    def _crm_apply(self):
+    def _crm_apply(self, again=False):
         """Create or update the documents of billable deals, set-based.
+
+        ``again``: an accountant asked to apply them again (*Apply Again*): a deal
+        whose exception was about something fixed since leaves it.
 
         Per deal: not at the billing stage -> nothing; its account not bound or
         its line items not read yet -> waiting; an unknown or ambiguous product
@@ -221,6 +224,7 @@ class FinsyncCrmDeal(models.Model):
         if not self:
             return
         context = self._crm_context()
+        context["again"] = again
         to_create, problems = [], {}
         for deal in self:
             outcome = deal._crm_evaluate(context)
@@ -315,7 +319,7 @@ class FinsyncCrmDeal(models.Model):
             return None
         signature = deal_mapper.deal_signature(opp, self.lines or {})
         if document and signature == self.applied_signature:
-            if self.state != "exception" or self.env.context.get("finsync_crm_force"):
+            if self.state != "exception" or context.get("again"):
                 self._crm_set_state("billed")
             return None
         vals_or_problem = self._crm_document_vals(partner, context)
