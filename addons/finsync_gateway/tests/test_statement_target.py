@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.finsync_bank.tests.common import IBAN, BankImportCommon
 from odoo.addons.finsync_testing.tools.generate import StatementSpec, ofx, sample_lines
@@ -38,6 +39,20 @@ class TestClearingJournalRefusesStatements(BankImportCommon):
             return self._wizard(*files, journal=journal)
         finally:
             self.env = env
+
+    def test_clearing_journal_is_not_offered_in_the_import_dialog(self):
+        # What the dialog's journal dropdown offers: the field's domain evaluated by the
+        # web client's name_search.
+        wizard = self._wizard_as(self.accountant_user, self._file())
+        field = wizard._fields["journal_id"]
+        offered = (
+            self.env["account.journal"]
+            .with_user(self.accountant_user)
+            .name_search("", args=safe_eval(field.domain), limit=None)
+        )
+        offered_ids = {journal_id for journal_id, _name in offered}
+        self.assertNotIn(self.clearing.id, offered_ids)
+        self.assertIn(self.journal.id, offered_ids)
 
     def test_clearing_journal_chosen_as_target_is_refused(self):
         lines = self.env["account.bank.statement.line"].search_count([])
