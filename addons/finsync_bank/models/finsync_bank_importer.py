@@ -1,10 +1,13 @@
 import logging
 import re
+from collections import defaultdict
+from decimal import Decimal
 
 from odoo import api, models
 from odoo.exceptions import UserError
 
 from ..parsers import ParseError, parse_file
+from ..parsers.base import amount_key
 
 _logger = logging.getLogger(__name__)
 
@@ -182,7 +185,9 @@ class FinsyncBankImporter(models.AbstractModel):
         """Transactions for the lines not imported before, and a statement per account.
 
         Statement lines are posted afterwards (``_post``): at once for usual
-        files, in jobs for large ones.
+        files, in jobs for large ones. An entry first seen pending (a camt.052
+        intraday report, an MT942) and now booked is not new: its transaction is
+        the one that goes on the statement and settles (``_promote_pending``).
         """
         unique_ids = [tx.unique_id for st in result.statements for tx in st.transactions]
         existing = set(
@@ -190,12 +195,27 @@ class FinsyncBankImporter(models.AbstractModel):
             .search([("backend_id", "=", event.backend_id.id), ("external_id", "in", unique_ids)])
             .mapped("external_id")
         )
+        pending = self._pending_transactions(event, result, journals)
         currencies = self._currencies(event, result, journals)
         plan = []
+        promoted = {}  # id(parsed entry) -> the pending transaction it books
         for statement, journal in zip(result.statements, journals, strict=True):
-            new = [tx for tx in statement.transactions if tx.unique_id not in existing]
+            for tx in statement.transactions:
+                if tx.extra.get("status") == "pending":
+                    continue
+                match = pending.pop(self._pending_key(journal, tx, by_id=True), None) or (
+                    pending.pop(self._pending_key(journal, tx), None)
+                )
+                if match:
+                    promoted[id(tx)] = match
+            new = [
+                tx
+                for tx in statement.transactions
+                if id(tx) not in promoted and tx.unique_id not in existing
+            ]
             existing.update(tx.unique_id for tx in new)
             booked = [tx for tx in new if tx.extra.get("status") != "pending"]
+            booked += [tx for tx in statement.transactions if id(tx) in promoted]
             plan.append((statement, journal, new, booked))
         statements = self.env["account.bank.statement"].create(
             [
@@ -206,6 +226,7 @@ class FinsyncBankImporter(models.AbstractModel):
         )
         statement_iter = iter(statements)
         tx_vals = []
+        promotions = []
         for statement, journal, new, booked in plan:
             bank_statement = next(statement_iter) if booked else statements.browse()
             currency = currencies[statement.currency or self._journal_currency(journal)]
@@ -216,16 +237,105 @@ class FinsyncBankImporter(models.AbstractModel):
                 if id(tx) in booked_ids:
                     vals["bank_statement_id"] = bank_statement.id
                 tx_vals.append(vals)
+            promotions += [
+                (promoted[id(tx)], tx, bank_statement)
+                for tx in statement.transactions
+                if id(tx) in promoted
+            ]
         transactions = self.env["finsync.transaction"]._create_bulk(
             tx_vals, reason=self.env._("Imported from %(file)s", file=event.name)
         )
-        new_count = len(tx_vals)
+        transactions |= self._promote_pending(event, promotions)
+        new_count = len(tx_vals) + len(promotions)
         return {
             "new": new_count,
             "duplicate": len(unique_ids) - new_count,
+            "booked_pending": len(promotions),
             "statements": statements,
             "transactions": transactions,
         }
+
+    @api.model
+    def _pending_key(self, journal, tx, by_id=False):
+        """How a booked entry finds the pending transaction it books.
+
+        By the same id (an entry whose reference, date and amount did not
+        change), else by the bank's reference and amount: the booking date of a
+        pending entry is often the expected one.
+        """
+        if by_id:
+            return ("id", journal.id, tx.unique_id)
+        if not tx.bank_reference:
+            return None
+        return ("ref", journal.id, tx.bank_reference, amount_key(tx.amount))
+
+    @api.model
+    def _pending_transactions(self, event, result, journals):
+        """The journals' pending transactions this file may book, by ``_pending_key``."""
+        booked = [
+            tx
+            for statement in result.statements
+            for tx in statement.transactions
+            if tx.extra.get("status") != "pending"
+        ]
+        if not booked:
+            return {}
+        references = {tx.bank_reference for tx in booked if tx.bank_reference}
+        unique_ids = {tx.unique_id for tx in booked}
+        candidates = self.env["finsync.transaction"].search(
+            [
+                ("backend_id", "=", event.backend_id.id),
+                ("bank_journal_id", "in", [journal.id for journal in journals]),
+                ("state", "=", "acknowledged"),
+                ("bank_statement_id", "=", False),
+                "|",
+                ("external_id", "in", list(unique_ids)),
+                ("bank_reference", "in", list(references)),
+            ]
+        )
+        pending = {}
+        for candidate in candidates:
+            pending[("id", candidate.bank_journal_id.id, candidate.external_id)] = candidate
+            if candidate.bank_reference:
+                amount = amount_key(
+                    Decimal(str(candidate.amount)).quantize(
+                        Decimal(10) ** -candidate.currency_id.decimal_places
+                    )
+                )
+                pending[("ref", candidate.bank_journal_id.id, candidate.bank_reference, amount)] = (
+                    candidate
+                )
+        return pending
+
+    @api.model
+    def _promote_pending(self, event, promotions):
+        """Put the booked entries' pending transactions on their statements and settle them."""
+        # One write per statement and dates: a day's file books its pending entries at once.
+        groups = defaultdict(lambda: self.env["finsync.transaction"])
+        for transaction, tx, bank_statement in promotions:
+            key = (
+                bank_statement.id,
+                tx.booking_date or tx.value_date or transaction.booking_date,
+                tx.value_date or transaction.value_date,
+            )
+            groups[key] |= transaction
+        promoted = self.env["finsync.transaction"]
+        for (statement_id, booking_date, value_date), transactions in groups.items():
+            transactions._write_protected(
+                {
+                    "bank_statement_id": statement_id,
+                    "booking_date": booking_date,
+                    "value_date": value_date,
+                }
+            )
+            promoted |= transactions
+        if promoted:
+            promoted._transition(
+                "settled",
+                reason=self.env._("Booked in %(file)s", file=event.name),
+                event=event,
+            )
+        return promoted
 
     @api.model
     def _post(self, transactions, sync_limit=None, chunk_size=None):
