@@ -1,17 +1,21 @@
 """Several Odoo nodes (``setup/cluster``): the proxy's configuration, and two nodes
-on the test database behind nginx answering through it with exactly one job runner.
+on the test database behind nginx answering through it, sharing sessions, with
+exactly one job runner.
 
 The failover under load (the runner's node killed in a webhook storm) needs
 minutes: it is the documented ``setup/bench webhooks --nodes 2 --kill-runner-node``.
 """
 
 import importlib.util
-import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
+
+import requests
 
 import odoo
 
@@ -33,6 +37,12 @@ def _free(port):
         except OSError:
             return False
     return True
+
+
+def _answers(port):
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _free_base_port():
@@ -78,22 +88,52 @@ def test_nginx_config_routes_http_and_websocket_to_every_node(tmp_path):
         assert syntax.returncode == 0, syntax.stderr
 
 
-def test_two_nodes_answer_through_the_proxy_with_one_job_runner(tmp_path):
-    port = _free_base_port()
-    command = [str(SETUP / "cluster"), "--nodes", "2", "--db", _database(), "--port", str(port)]
-    run = subprocess.run(
-        [*command, "--run-dir", str(tmp_path), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+def _rpc(url, params, cookies=None):
+    response = requests.post(
+        url, json={"jsonrpc": "2.0", "params": params}, cookies=cookies, timeout=30
     )
-    lines = [line for line in run.stdout.splitlines() if line.startswith("CLUSTER ")]
-    assert lines, f"no CLUSTER line:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
-    seen = json.loads(lines[-1].removeprefix("CLUSTER "))
-    print(seen)
-    assert seen["health_through_proxy"], "/web/health answers through nginx"
-    assert seen["nodes_healthy"] == 2
-    assert seen["runner_lock_holders"] == 1, "exactly one node's job runner holds the lock"
-    assert seen["runner_node"] in (1, 2)
-    assert run.returncode == 0
+    response.raise_for_status()
+    return response
+
+
+def test_two_nodes_behind_the_proxy_share_sessions_and_run_one_job_runner(tmp_path):
+    """``setup/cluster --nodes 2`` on the test database: /web/health answers through
+    nginx, exactly one node's runner holds the lock, a session opened on node 1 is
+    valid on node 2 and through the proxy (one data directory), and Ctrl+C stops it all."""
+    port = _free_base_port()
+    db = _database()
+    command = [str(SETUP / "cluster"), "--nodes", "2", "--db", db, "--port", str(port)]
+    with open(tmp_path / "cluster.log", "w") as log:
+        process = subprocess.Popen(
+            [*command, "--run-dir", str(tmp_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.time() + 300
+        while "Stop with Ctrl+C" not in (tmp_path / "cluster.log").read_text():
+            assert process.poll() is None, (tmp_path / "cluster.log").read_text()[-3000:]
+            assert time.time() < deadline, "setup/cluster did not get ready in 300 s"
+            time.sleep(0.5)
+        (node1, _gevent1), (node2, _gevent2) = cluster.node_ports(port, 2)
+        proxy = f"http://127.0.0.1:{port}"
+        assert requests.get(f"{proxy}/web/health", timeout=10).status_code == 200
+        assert cluster.runner_holders(db) in (["1"], ["2"]), "exactly one job runner"
+
+        login = _rpc(
+            f"http://127.0.0.1:{node1}/web/session/authenticate",
+            {"db": db, "login": "admin", "password": "admin"},
+        )
+        assert login.json()["result"]["uid"], login.text[:500]
+        cookies = {"session_id": login.cookies["session_id"]}
+        for base in (f"http://127.0.0.1:{node2}", proxy):
+            info = _rpc(f"{base}/web/session/get_session_info", {}, cookies).json()
+            assert info.get("result", {}).get("uid") == login.json()["result"]["uid"], info
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert process.returncode == 0, (tmp_path / "cluster.log").read_text()[-3000:]
+    for http, gevent in cluster.node_ports(port, 2):
+        assert not _answers(http) and not _answers(gevent), "the nodes stopped with it"
+    assert not _answers(port), "nginx stopped with setup/cluster"
