@@ -600,8 +600,8 @@ def run(args):
                     many.append(result)
                 print(f"RESULT({which}) " + json.dumps(result))
                 ok = ok and round_ok
-        eps_one = statistics.median(one["eps"] for one in ones)
-        result = dict(many[-1], eps=statistics.median(each["eps"] for each in many))
+        eps_one = round(statistics.median(one["eps"] for one in ones), 1)
+        result = dict(many[-1], eps=round(statistics.median(each["eps"] for each in many), 1))
         result.update(
             eps_one_node=eps_one, ratio=round(result["eps"] / eps_one, 2), rounds=args.rounds
         )
