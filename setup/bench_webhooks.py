@@ -18,6 +18,16 @@ Prints the figures and ends with one line
 "duplicates": 0, "lost": 0, ...}``.
 Exit code 0 when nothing was duplicated, lost or unbalanced and the totals match.
 The scenario ``tests/test_scenario_stripe_storm.py`` runs it on the test database.
+
+``--nodes N`` (N > 1) runs the storm twice, back to back: against one node with
+N times the workers, straight, then through nginx against N nodes (``setup/cluster.py``);
+the RESULT line is the cluster's, with ``eps_one_node`` and ``ratio``
+(``--rounds K``: K such pairs in alternating order, medians of the accepted rates).
+``--kill-runner-node`` runs the cluster only, and once half the deliveries are
+answered SIGKILLs the node whose job runner holds queue_job's lock; the sender
+then retries a delivery answered 5xx or cut, as gateways do. The RESULT adds
+``nodes``, ``killed`` (the node) and ``failover_s`` (until another node's
+runner holds the lock).
 """
 
 import argparse
@@ -245,23 +255,47 @@ def stop_server(process):
 # ----------------------------------------------------------------------
 # The storm
 # ----------------------------------------------------------------------
-def post_all(url, secret, deliveries, clients):
-    """POST every delivery (signed when sent) from ``clients`` threads; (status, ms) each."""
+def post_all(url, secret, deliveries, clients, retries=0, on_answer=None, retried=None):
+    """POST every delivery (signed when sent) from ``clients`` threads; (status, ms) each.
+
+    ``retries``: a delivery answered 5xx or cut is sent again (after half a second)
+    up to that many times, as gateways do (one item appended to ``retried`` each
+    time); ``on_answer()`` is called after each answer.
+    """
     local = threading.local()
+
+    def post(session, body):
+        try:
+            return session.post(
+                url,
+                data=body,
+                headers={
+                    "Stripe-Signature": header_for(body, [secret]),
+                    "Content-Type": "application/json",
+                },
+                timeout=60,
+            )
+        except requests.ConnectionError:
+            if not retries:
+                raise
+            return None
 
     def send(body):
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
         started = time.perf_counter()
-        response = session.post(
-            url,
-            data=body,
-            headers={
-                "Stripe-Signature": header_for(body, [secret]),
-                "Content-Type": "application/json",
-            },
-            timeout=60,
-        )
+        response = post(session, body)
+        for _attempt in range(retries):
+            if response is not None and response.status_code < 500:
+                break
+            retried.append(body)
+            time.sleep(0.5)
+            session = local.session = requests.Session()
+            response = post(session, body)
+        if on_answer:
+            on_answer()
+        if response is None:
+            return 599, (time.perf_counter() - started) * 1000, "connection failed"
         return response.status_code, (time.perf_counter() - started) * 1000, response.text[:200]
 
     with ThreadPoolExecutor(clients) as pool:
@@ -341,7 +375,117 @@ def verify(db, config, backend_id, events):
         }
 
 
-def run(args):
+class OneNode:
+    """The storm's target: one Odoo with workers, straight (``start_server``)."""
+
+    nodes = 1
+
+    def __init__(self, args, workers):
+        self.args, self.workers = args, workers
+        self.port = args.port or free_port()
+        self.server = None
+
+    def describe(self):
+        return f"Odoo with {self.workers} workers on port {self.port}"
+
+    def __enter__(self):
+        args = self.args
+        self.server = start_server(
+            args.db, args.config, self.port, self.workers, args.data_dir, args.job_capacity
+        )
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc):
+        stop_server(self.server)
+
+
+class Nodes:
+    """The storm's target: ``setup/cluster.py``'s nodes behind nginx."""
+
+    def __init__(self, args, nodes, workers):
+        from cluster import Cluster  # setup/cluster.py, beside this file
+
+        self.args, self.nodes, self.workers = args, nodes, workers
+        port = args.port or free_port()
+        home = Path(os.environ.get("FINSYNC_HOME", "/var/lib/finsync"))
+        self.cluster = Cluster(
+            args.db,
+            args.config,
+            nodes=nodes,
+            port=port,
+            workers=workers,
+            data_dir=args.data_dir,
+            run_dir=home / f"cluster-bench-{port}",
+            environ=dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=channels(args.job_capacity)),
+            odoo_args=[
+                "--max-cron-threads=0",
+                "--log-level=warn",
+                "--log-handler=odoo.addons.queue_job.jobrunner.runner:INFO",
+                "--limit-time-real=600",
+            ],
+        )
+
+    def describe(self):
+        return (
+            f"{self.nodes} nodes with {self.workers} workers each behind nginx on port "
+            f"{self.cluster.port} (logs in {self.cluster.run_dir})"
+        )
+
+    def __enter__(self):
+        # The cluster is ready once one node's job runner holds the lock: the storm starts then.
+        self.cluster.start()
+        return self.cluster.url()
+
+    def __exit__(self, *exc):
+        self.cluster.stop()
+
+
+class RunnerKiller:
+    """Once half the deliveries are answered, SIGKILLs the node running the job runner
+    and measures how long until another node's runner holds the lock."""
+
+    def __init__(self, cluster, deliveries):
+        self.cluster = cluster
+        self.half = deliveries // 2
+        self.answered = 0
+        self.lock = threading.Lock()
+        self.due = threading.Event()
+        self.killed = None
+        self.failover_s = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def on_answer(self):
+        with self.lock:
+            self.answered += 1
+            if self.answered == self.half:
+                self.due.set()
+
+    def _run(self):
+        self.due.wait()
+        node = None
+        while node is None:
+            node = self.cluster.runner_node()
+            time.sleep(0 if node else 0.1)
+        self.cluster.kill(node)
+        killed_at = time.perf_counter()
+        self.killed = node
+        print(f"finsync: killed node {node} (its job runner held the lock)", file=sys.stderr)
+        while time.perf_counter() - killed_at < 300:
+            holder = self.cluster.runner_node()
+            if holder and holder != node:
+                self.failover_s = round(time.perf_counter() - killed_at, 1)
+                print(
+                    f"finsync: node {holder}'s job runner took over after {self.failover_s} s",
+                    file=sys.stderr,
+                )
+                return
+            time.sleep(0.1)
+
+
+def storm(args, target, kill=False):
+    """One storm against ``target`` (``OneNode`` or ``Nodes``): its figures, and whether
+    nothing was lost, doubled, refused or unbalanced."""
     duplicates = int(args.events * args.duplicates)
     unique = args.events - duplicates
     sim, events = story(unique)
@@ -351,20 +495,26 @@ def run(args):
     rng.shuffle(deliveries)
     secret = "whsec_" + secrets.token_hex(16)
     backend_id = create_backend(args.db, args.config, secret)
-    port = args.port or free_port()
     print(
         f"finsync: {args.events} deliveries ({unique} events, {duplicates} duplicates), "
-        f"{args.clients} clients, Odoo with {args.workers} workers and "
-        f"root.finsync.stripe:{args.job_capacity} on port {port}; load {load()}",
+        f"{args.clients} clients, {target.describe()}, "
+        f"root.finsync.stripe:{args.job_capacity}; load {load()}",
         file=sys.stderr,
     )
-    server = start_server(
-        args.db, args.config, port, args.workers, args.data_dir, args.job_capacity
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/finsync/webhook/stripe/{backend_id}"
+    retried = []
+    with target as base_url:
+        killer = RunnerKiller(target.cluster, len(deliveries)) if kill else None
+        url = f"{base_url}/finsync/webhook/stripe/{backend_id}"
         started = time.perf_counter()
-        answers = post_all(url, secret, deliveries, args.clients)
+        answers = post_all(
+            url,
+            secret,
+            deliveries,
+            args.clients,
+            retries=5 if kill else 0,
+            on_answer=killer.on_answer if killer else None,
+            retried=retried,
+        )
         posted_s = time.perf_counter() - started
         accepted_ids = {
             json.loads(body)["id"]
@@ -373,8 +523,8 @@ def run(args):
         }
         states = wait_processed(args.db, args.config, backend_id, len(accepted_ids), args.timeout)
         processed_s = time.perf_counter() - started
-    finally:
-        stop_server(server)
+        if killer:
+            killer.thread.join(timeout=60)
     check = verify(args.db, args.config, backend_id, events)
     accepted = [ms for status, ms, _text in answers if status == 200]
     refused = [(status, text) for status, _ms, text in answers if status != 200]
@@ -393,11 +543,15 @@ def run(args):
         "refused": len(refused),
         "unbalanced": check["unbalanced"],
         "totals_match": check["booked_total"] == check["source_total"],
-        "workers": args.workers,
+        "workers": target.workers,
         "job_capacity": args.job_capacity,
         "clients": args.clients,
         "load": load(),
     }
+    if target.nodes > 1:
+        result["nodes"] = target.nodes
+    if killer:
+        result.update(killed=killer.killed, failover_s=killer.failover_s, retried=len(retried))
     print(
         f"accepted {len(accepted)} of {len(answers)} deliveries in {posted_s:.1f} s "
         f"({result['eps']} per second), "
@@ -414,14 +568,44 @@ def run(args):
         f"{check['unbalanced']} unbalanced; journal total {check['booked_total']} USD, "
         f"source total {check['source_total']} USD"
     )
-    print("RESULT " + json.dumps(result))
     ok = (
         result["duplicates"] == 0
         and result["lost"] == 0
         and result["refused"] == 0
         and result["unbalanced"] == 0
         and result["totals_match"]
+        and (not kill or result["failover_s"] is not None)
     )
+    return result, ok
+
+
+def run(args):
+    if args.nodes == 1:
+        result, ok = storm(args, OneNode(args, args.workers or 4))
+    elif args.kill_runner_node:
+        result, ok = storm(args, Nodes(args, args.nodes, args.workers or 2), kill=True)
+    else:
+        # Back to back, in alternating order (one node first, then the cluster first, ...),
+        # so that the machine's other work weighs on both alike; medians of the rounds.
+        workers = args.workers or 2
+        ones, many, ok = [], [], True
+        for round_ in range(args.rounds):
+            order = ("one", "many") if round_ % 2 == 0 else ("many", "one")
+            for which in order:
+                if which == "one":
+                    result, round_ok = storm(args, OneNode(args, workers * args.nodes))
+                    ones.append(result)
+                else:
+                    result, round_ok = storm(args, Nodes(args, args.nodes, workers))
+                    many.append(result)
+                print(f"RESULT({which}) " + json.dumps(result))
+                ok = ok and round_ok
+        eps_one = round(statistics.median(one["eps"] for one in ones), 1)
+        result = dict(many[-1], eps=round(statistics.median(each["eps"] for each in many), 1))
+        result.update(
+            eps_one_node=eps_one, ratio=round(result["eps"] / eps_one, 2), rounds=args.rounds
+        )
+    print("RESULT " + json.dumps(result))
     return 0 if ok else 1
 
 
@@ -435,19 +619,43 @@ def main(argv=None):
         "--duplicates", type=float, default=0.3, help="share of duplicate deliveries"
     )
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="HTTP workers (4), per node with --nodes (2; one node gets N times as many)",
+    )
+    parser.add_argument("--nodes", type=int, default=1, help="Odoo nodes behind nginx")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --nodes: one node then the cluster, this many times in alternating order",
+    )
+    parser.add_argument(
+        "--kill-runner-node",
+        action="store_true",
+        help="with --nodes: kill the node running the job runner in the middle of the storm",
+    )
     parser.add_argument(
         "--job-capacity",
         type=int,
         default=1,
         help="processing jobs at once (the root.finsync.stripe channel's capacity)",
     )
-    parser.add_argument("--port", type=int, default=0, help="HTTP port (a free one by default)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="HTTP port, the proxy's with --nodes (a free one by default; "
+        "the nodes use the 2 N ports from port + 10)",
+    )
     parser.add_argument("--timeout", type=int, default=900, help="seconds to wait for processing")
     parser.add_argument("--db", required=True)
     parser.add_argument("--config", required=True)
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
+    if args.kill_runner_node and args.nodes < 2:
+        parser.error("--kill-runner-node needs --nodes 2 or more")
     return run(args)
 
 

@@ -65,14 +65,16 @@ ensure_system_packages() {
     [ -f /usr/include/ldap.h ] || missing+=(libldap2-dev)
     [ -f /usr/include/sasl/sasl.h ] || missing+=(libsasl2-dev)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-    if [ "${#missing[@]}" -gt 0 ]; then
-        command -v apt-get >/dev/null 2>&1 \
-            || die "missing system packages (${missing[*]}) and no apt-get: install them by hand"
-        info "installing Debian packages: ${missing[*]}"
-        as_root apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
-    fi
+    [ "${#missing[@]}" -eq 0 ] || install_debian_packages "${missing[@]}"
+}
+
+install_debian_packages() {  # PACKAGE...
+    command -v apt-get >/dev/null 2>&1 \
+        || die "missing system packages ($*) and no apt-get: install them by hand"
+    info "installing Debian packages: $*"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+        "$@" >/dev/null
 }
 
 # --- Python virtualenv ----------------------------------------------------
