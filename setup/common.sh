@@ -56,6 +56,61 @@ check_odoo_src() {
         || die "ODOO_SRC=$ODOO_SRC is not Odoo 18.0 ($(grep -m1 '^version_info' "$ODOO_SRC/odoo/release.py")): set ODOO_SRC to an Odoo 18.0 tree"
 }
 
+# Where ensure_odoo_src gets Odoo 18.0 community when ODOO_SRC holds nothing.
+FINSYNC_ODOO_GIT_URL="${FINSYNC_ODOO_GIT_URL:-https://github.com/odoo/odoo.git}"
+
+# A present tree (or anything else at ODOO_SRC) is only checked, as check_odoo_src does.
+# When ODOO_SRC is missing or an empty directory, a shallow clone of the 18.0 branch is
+# made in a directory beside it, checked, then renamed: an interrupted, refused or wrong
+# clone never stands at ODOO_SRC as if it were a tree.
+ensure_odoo_src() {
+    if [ -e "$ODOO_SRC" ] && { [ ! -d "$ODOO_SRC" ] || [ -n "$(ls -A "$ODOO_SRC")" ]; }; then
+        check_odoo_src
+        return 0
+    fi
+    _fetch_odoo_src
+    check_odoo_src
+}
+
+_fetch_odoo_src() {
+    local parent name staging version err run=()
+    local hint="put an Odoo 18.0 community tree at ODOO_SRC=$ODOO_SRC (git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo.git $ODOO_SRC) or set ODOO_SRC to one"
+    parent="$(dirname "$ODOO_SRC")"
+    name="$(basename "$ODOO_SRC")"
+    command -v git >/dev/null 2>&1 || _install_git "$hint"
+    mkdir -p "$parent" 2>/dev/null || as_root mkdir -p "$parent"
+    # /opt belongs to root: the staging directory is made there by root, owned by the user.
+    [ -w "$parent" ] || run=(as_root)
+    staging="$("${run[@]}" mktemp -d "$parent/.$name.partial-XXXXXX")" \
+        || die "cannot create a directory in $parent to fetch Odoo 18.0 into: $hint"
+    [ "${#run[@]}" = 0 ] || as_root chown "$(id -u):$(id -g)" "$staging"
+    chmod 755 "$staging"
+    # shellcheck disable=SC2064  # the path is fixed now, the trap may run after return
+    trap "${run[*]} rm -rf $(printf %q "$staging")" EXIT
+    info "no Odoo tree at ODOO_SRC=$ODOO_SRC: fetching Odoo 18.0 community from $FINSYNC_ODOO_GIT_URL (a shallow clone of branch 18.0, a few minutes)"
+    if ! err="$(GIT_TERMINAL_PROMPT=0 git clone --quiet --depth 1 --single-branch --branch 18.0 \
+        "$FINSYNC_ODOO_GIT_URL" "$staging" 2>&1)"; then
+        err="$(grep -m1 -E '^(fatal|error):' <<<"$err" || tail -n1 <<<"$err")"
+        die "could not fetch Odoo 18.0 from $FINSYNC_ODOO_GIT_URL (git: ${err:-no message}): $hint"
+    fi
+    version="$(grep -m1 '^version_info' "$staging/odoo/release.py" 2>/dev/null || true)"
+    if [ ! -f "$staging/setup.py" ] || [[ "$version" != "version_info = (18, 0,"* ]]; then
+        die "branch 18.0 of $FINSYNC_ODOO_GIT_URL is not Odoo 18.0 (${version:-no odoo/release.py}): set FINSYNC_ODOO_GIT_URL to Odoo's repository, or $hint"
+    fi
+    [ ! -d "$ODOO_SRC" ] || "${run[@]}" rmdir "$ODOO_SRC"
+    "${run[@]}" mv "$staging" "$ODOO_SRC"
+    trap - EXIT
+    info "Odoo 18.0 community is in $ODOO_SRC"
+}
+
+_install_git() {  # <hint>
+    command -v apt-get >/dev/null 2>&1 || die "git is needed to fetch Odoo 18.0 and there is no apt-get: install git, or $1"
+    info "installing git to fetch Odoo 18.0"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+        git ca-certificates >/dev/null
+}
+
 # --- Debian packages ------------------------------------------------------
 
 ensure_system_packages() {
@@ -65,6 +120,14 @@ ensure_system_packages() {
     [ -f /usr/include/ldap.h ] || missing+=(libldap2-dev)
     [ -f /usr/include/sasl/sasl.h ] || missing+=(libsasl2-dev)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    # A bare Debian: venv's ensurepip, and a compiler and Python's headers for psycopg2
+    # and python-ldap, which are built from source.
+    if [ "$PYTHON" = python3 ]; then
+        python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+        python3 -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_path("include") + "/Python.h")' \
+            >/dev/null 2>&1 || missing+=(python3-dev)
+    fi
+    command -v gcc >/dev/null 2>&1 || missing+=(build-essential)
     [ "${#missing[@]}" -eq 0 ] || install_debian_packages "${missing[@]}"
 }
 
@@ -178,9 +241,10 @@ ensure_postgres() {
         chown "$owner" "$FINSYNC_PGDATA"
         chmod 700 "$FINSYNC_PGDATA"
         # Local development cluster: reachable only through its socket directory
-        # and 127.0.0.1, trusted there. Production uses its own PostgreSQL.
+        # and 127.0.0.1, trusted there. Production uses its own PostgreSQL. Data
+        # checksums: a page damaged on disk is an error, never silently wrong figures.
         _as_pg_owner "$PG_BIN/initdb" -D "$FINSYNC_PGDATA" -U postgres -A trust -E UTF8 \
-            --locale=C.UTF-8 >/dev/null
+            --locale=C.UTF-8 --data-checksums >/dev/null
     fi
     mkdir -p "$FINSYNC_PG_SOCKET"
     chown "$owner" "$FINSYNC_PG_SOCKET"
@@ -190,7 +254,7 @@ ensure_postgres() {
         fi
         info "starting PostgreSQL $PG_VERSION on 127.0.0.1:$FINSYNC_PG_PORT"
         _as_pg_owner "$PG_BIN/pg_ctl" -D "$FINSYNC_PGDATA" -l "$FINSYNC_PGDATA/server.log" -w -t 60 \
-            -o "-p $FINSYNC_PG_PORT -k $FINSYNC_PG_SOCKET -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+            -o "-p $FINSYNC_PG_PORT -k $FINSYNC_PG_SOCKET -c listen_addresses=127.0.0.1 -c max_connections=200" \
             start >/dev/null \
             || die "PostgreSQL did not start: see $FINSYNC_PGDATA/server.log"
     fi
@@ -199,6 +263,29 @@ ensure_postgres() {
         psql -U postgres -d postgres -qc "CREATE ROLE \"$FINSYNC_PG_USER\" LOGIN CREATEDB" >/dev/null
     fi
     export PGUSER="$FINSYNC_PG_USER"
+}
+
+# What setup/run serves from is durable: fsync on (PostgreSQL's default: an OS crash
+# never loses a webhook already answered 200) and data checksums (new clusters get them).
+# A cluster made or started by an older setup is never rewritten: one line says what to do.
+report_pg_durability() {
+    local fsync checksums owner
+    owner="$(_pg_owner)"
+    fsync="$(psql -U postgres -d postgres -tAc 'SHOW fsync')"
+    checksums="$(psql -U postgres -d postgres -tAc 'SHOW data_checksums')"
+    [ "$fsync" = on ] \
+        || info "PostgreSQL on port $FINSYNC_PG_PORT runs with fsync=$fsync (started by an older setup): an OS crash can lose committed data; stop it ($PG_BIN/pg_ctl stop -D $FINSYNC_PGDATA, as $owner) and run this command again"
+    [ "$checksums" = on ] \
+        || info "the PostgreSQL cluster in $FINSYNC_PGDATA has no data checksums (made by an older setup): to enable them, stop it ($PG_BIN/pg_ctl stop -D $FINSYNC_PGDATA) and run $PG_BIN/pg_checksums --enable -D $FINSYNC_PGDATA, both as $owner (it rewrites every data file)"
+    return 0
+}
+
+# setup/test's throw-away databases and the benchmarks' databases commit without waiting
+# for the WAL flush (synchronous_commit=off, for every connection of the calling script and
+# its children): an OS crash can lose their last commits (under a second), never corrupt
+# them. Everything else on the cluster keeps waiting for fsync.
+relax_commit_durability() {
+    export PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c synchronous_commit=off"
 }
 
 db_exists() {
@@ -217,7 +304,7 @@ odoo_bin() {
 }
 
 prepare_all() {
-    check_odoo_src
+    ensure_odoo_src
     ensure_system_packages
     mkdir -p "$FINSYNC_HOME" "$FINSYNC_DATA_DIR"
     ensure_python_env
