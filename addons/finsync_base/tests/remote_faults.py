@@ -97,3 +97,23 @@ class RemoteFaultsMixin:
                 (events + self.fault_overlap_events, transactions),
                 "nothing repeated",
             )
+
+    def test_a_pull_that_keeps_failing_says_so_after_its_last_attempt(self):
+        self.fault_add_source()
+        self.sim.fail_next(100, status=503, path_part=self.fault_path)
+        job = self.fault_backend._enqueue_pull().db_record()
+        job.retry = job.max_retries - 2
+        backend = self.fault_backend.with_context(job_uuid=job.uuid)
+        with self.short_timeouts(), self.assertRaises(RetryableJobError):
+            backend._pull_job()
+        job.retry = job.max_retries - 1
+        with self.short_timeouts():
+            message = backend._pull_job()
+        self.assertIn("transient reason", message)
+        self.assertEqual(self.fault_backend.health, "error")
+        exception = self.env["finsync.exception"].search(
+            [("backend_id", "=", self.fault_backend.id), ("exception_type", "=", "sync_failed")]
+        )
+        self.assertEqual(len(exception), 1)
+        self.assertIn("HTTP 503", exception.description)
+        self.assertEqual(self.fault_counts()[1], 0, "nothing half-pulled")
