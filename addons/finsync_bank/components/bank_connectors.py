@@ -54,6 +54,7 @@ class BankApiConnector(Connector):
             backend.api_url,
             backend._get_secret("client_id") or "",
             backend._get_secret("client_secret"),
+            timeout=self.http_timeout(),
         )
 
     # -- synchronizer --------------------------------------------------------------

@@ -1,4 +1,5 @@
 import base64
+import time
 from unittest.mock import Mock, patch
 
 import requests
@@ -7,6 +8,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.finsync_base.tests.common import FinsyncCommon
+from odoo.addons.finsync_base.tests.remote_faults import RemoteFaultsMixin
 from odoo.addons.finsync_testing.tools.bank_api_simulator import BankApiSimulator
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -80,8 +82,43 @@ class TestBankApiClient(SimulatorMixin, BaseCase):
         self.assertEqual(session.request.call_count, 4, "three retries, then give up")
         self.assertEqual(self.sleeps, [1, 2, 4], "backing off between tries")
         self.assertEqual(session.request.call_args.kwargs["timeout"], 30)
+        adapter = self.client.session.get_adapter(self.sim.url)
+        self.assertEqual(adapter.timeouts, (10, 30), "connect and read timeouts")
         self.sim.fail_next(1, status=503, path_part="accounts")
         self.assertEqual(len(self.client.accounts()), 1, "one outage is retried")
+
+    def test_a_page_cut_short_is_read_again_never_taken_as_whole(self):
+        self.sim.add_transactions("acc-1", 45)
+        self.sim.cut_next(1, path_part="/transactions", after=1)
+        pages = list(self.client.transaction_pages("acc-1"))
+        self.assertEqual(sum(len(page["transactions"]) for page in pages), 45)
+        self.assertEqual(len(self.sleeps), 1, "the cut page was asked again")
+        self.sim.cut_next(10, path_part="/transactions")
+        with self.assertRaises(BankApiTransientError) as caught:
+            list(self.client.transaction_pages("acc-1"))
+        self.assertIn("AnswerCutShort", str(caught.exception))
+
+    def test_no_answer_or_a_trickling_one_fails_within_the_timeouts(self):
+        self.sim.add_transactions("acc-1", 45)
+        client = BankApiClient(
+            self.sim.url, "cid", "csecret", sleep=self.sleeps.append, timeout=(1, 1)
+        )
+        client.accounts()
+        self.sim.hang_next(10, path_part="/transactions")
+        started = time.monotonic()
+        with self.assertRaises(BankApiTransientError) as caught:
+            list(client.transaction_pages("acc-1"))
+        self.assertIn("ReadTimeout", str(caught.exception))
+        self.assertLess(time.monotonic() - started, 4 * 1 + 3, "four attempts of 1 s")
+        self.sim.clear_faults()
+        # Every byte in time for the read timeout, the whole answer too late.
+        client.answer_deadline = 1
+        self.sim.trickle_next(10, seconds=3, path_part="/transactions")
+        started = time.monotonic()
+        with self.assertRaises(BankApiTransientError) as caught:
+            list(client.transaction_pages("acc-1"))
+        self.assertIn("Timeout", str(caught.exception))
+        self.assertLess(time.monotonic() - started, 4 * 3)
 
 
 @tagged("post_install", "-at_install")
@@ -281,3 +318,41 @@ class TestBankApiPull(SimulatorMixin, FinsyncCommon):
         event = self.env["finsync.event"].search([("backend_id", "=", self.api_backend.id)])
         self.assertIn("NL91ABNA0417164300", event.bank_posting_note)
         self.assertFalse(self._transactions().statement_line_id)
+
+
+@tagged("post_install", "-at_install")
+class TestBankApiRemoteFaults(RemoteFaultsMixin, SimulatorMixin, FinsyncCommon):
+    """The bank API hangs, answers slowly or cuts a page of transactions short."""
+
+    fault_path = "/transactions"
+
+    def setUp(self):
+        super().setUp()
+        self.sim = self.start_simulator()
+        self.fault_backend = (
+            self.env["finsync.backend"]
+            .sudo()
+            .create(
+                {
+                    "name": "Bank API",
+                    "backend_type": "bank_api",
+                    "api_url": self.sim.url,
+                    "client_id": "cid",
+                    "client_secret": "csecret",
+                }
+            )
+        )
+        self.env.ref("base.EUR").active = True
+
+    def fault_add_source(self):
+        self.sim.add_transactions("acc-1", 45)  # three pages of 20
+
+    def fault_expected(self):
+        return 3, len(self.sim.transactions["acc-1"])
+
+    def fault_counts(self):
+        domain = [("backend_id", "=", self.fault_backend.id)]
+        return (
+            self.env["finsync.event"].search_count(domain),
+            self.env["finsync.transaction"].search_count(domain),
+        )

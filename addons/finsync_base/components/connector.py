@@ -6,7 +6,8 @@ connector, and ``finsync.backend`` runs the flows every type shares by
 calling it (``finsync_base/models/finsync_backend_pull.py``):
 
 - **adapter**: ``client()`` builds the API client from the connector's
-  settings and secrets (read with ``backend._get_secret``); the client makes
+  settings and secrets (read with ``backend._get_secret``), with the connect
+  and read timeouts of ``http_timeout()``; the client makes
   the remote calls and raises ``transient_errors`` (throttling, outages: the
   job tries again, after ``err.retry_after`` seconds when the source said so)
   or ``refusal_errors`` (the source refused: a *sync failed* exception opens,
@@ -41,7 +42,12 @@ import json
 
 from odoo.exceptions import UserError
 
+from ..tools.http_client import CONNECT_TIMEOUT, READ_TIMEOUT
+
 CONNECTORS = {}
+# System parameters of the API clients' timeouts, in seconds (``Connector.http_timeout``).
+PARAM_CONNECT_TIMEOUT = "finsync_base.api_connect_timeout"
+PARAM_READ_TIMEOUT = "finsync_base.api_read_timeout"
 
 
 def register(backend_type):
@@ -124,6 +130,27 @@ class Connector:
     def client(self):
         """The adapter: an API client built from the connector's settings and secrets."""
         raise NotImplementedError
+
+    def http_timeout(self):
+        """``(connect, read)`` seconds for the client's requests.
+
+        The system parameters ``finsync_base.api_connect_timeout`` and
+        ``finsync_base.api_read_timeout`` (10 and 30 by default): a source
+        that accepts the connection and never answers fails the request after
+        the read timeout, and the pull is retried later from its watermark.
+        """
+        # sudo: technical settings, read for whoever runs the pull.
+        params = self.env["ir.config_parameter"].sudo()
+        timeouts = []
+        for key, default in (
+            (PARAM_CONNECT_TIMEOUT, CONNECT_TIMEOUT),
+            (PARAM_READ_TIMEOUT, READ_TIMEOUT),
+        ):
+            try:
+                timeouts.append(max(float(params.get_param(key, default)), 0.1))
+            except ValueError:
+                timeouts.append(float(default))
+        return tuple(timeouts)
 
     def pull(self, client, watermark):
         """Store and process every page after ``watermark``; return the new watermark."""

@@ -13,6 +13,8 @@ from psycopg2 import errorcodes
 
 from odoo.exceptions import UserError
 
+from ..tools.transient import TRANSIENT_DB_ERRORS
+
 _logger = logging.getLogger(__name__)
 
 # Errors that mean "this transaction lost a race": the whole transaction must be
@@ -27,14 +29,15 @@ CONCURRENCY_ERRORS = (
 def execute_bulk(env, batch, query, params=None, keep=()):
     """``env.cr.execute(query, params)`` for a bulk write named ``batch`` in errors.
 
-    Lost races propagate unchanged (the caller retries), and so do the error
+    Lost races and timeouts (``TRANSIENT_DB_ERRORS``) propagate unchanged
+    (the caller retries), and so do the error
     classes in ``keep`` (the caller handles them; their message must quote no
     row); any other database error is logged and raised as a ``UserError``
     with its code, constraint and column only.
     """
     try:
         env.cr.execute(query, params, log_exceptions=False)
-    except (*CONCURRENCY_ERRORS, *keep):
+    except (*TRANSIENT_DB_ERRORS, *keep):
         raise
     except psycopg2.Error as err:
         diag = err.diag

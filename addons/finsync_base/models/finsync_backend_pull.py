@@ -15,6 +15,8 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
 
 from ..components.connector import CONNECTORS, ConnectorSetupError
+from ..tools.transient import is_transient, transient_reason
+from .job_retry import retry_later
 
 _logger = logging.getLogger(__name__)
 
@@ -110,12 +112,47 @@ class FinsyncBackend(models.Model):
     # Pull
     # ------------------------------------------------------------------
     def _pull_job(self):
-        """Job: pull this connector (see ``_run_pull``); retried while it is busy."""
+        """Job: pull this connector (see ``_run_pull``); retried while it is busy.
+
+        A transient failure (the source unreachable, throttling, a lock or
+        statement timeout, a lost race: ``tools/transient.py``) undoes the
+        whole pull and runs it again after a backoff, from the same
+        watermark (``job_retry.retry_later``); after the last attempt the
+        connector is marked failing with a *sync failed* exception saying so.
+        """
         self.ensure_one()
-        result = self._run_pull()
+        try:
+            with self.env.cr.savepoint():
+                result = self._run_pull()
+        except Exception as err:  # classified below, else raised as it is
+            transient_errors = (RetryableJobError, *self._connector_class().transient_errors)
+            if not is_transient(err, transient_errors):
+                raise
+            return self._pull_gave_up(retry_later(self.env, err), err)
         if result["state"] == "busy":
             raise RetryableJobError(result["message"], seconds=30, ignore_retry=True)
         return result["message"]
+
+    def _pull_gave_up(self, attempts, err):
+        """The last attempt of a pull failed for a transient reason: say so, for a person."""
+        message = self.env._(
+            "The pull failed %(count)s times in a row for a transient reason (%(reason)s):"
+            " the source or the database was unreachable or busy. The next pull resumes"
+            " from the last one that succeeded.",
+            count=attempts,
+            reason=transient_reason(err),
+        )
+        self._mark_sync_failure(message)
+        self.env["finsync.exception"]._open_for_records(
+            "sync_failed",
+            self,
+            lambda backend: {
+                "name": self.env._("Pull of %(name)s keeps failing", name=backend.name),
+                "description": message,
+                "backend_id": backend.id,
+            },
+        )
+        return message
 
     def _pull_now(self):
         """Pull in this request; throttling and outages are reported, not retried."""
@@ -158,7 +195,7 @@ class FinsyncBackend(models.Model):
             client = connector.client()
             watermark = connector.pull(client, connector.watermark())
         except connector.transient_errors as err:
-            seconds = int(getattr(err, "retry_after", None) or 60)
+            seconds = int(getattr(err, "retry_after", None) or 0) or None
             raise RetryableJobError(str(err), seconds=seconds) from err
         except (*connector.refusal_errors, ConnectorSetupError) as err:
             return {"state": "failed", "message": self._pull_failed(connector, str(err))}

@@ -9,8 +9,6 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from odoo.addons.queue_job.exception import RetryableJobError
-
 from ..tools.canonical import CanonicalPayloadError, parse_canonical
 from ..tools.redact import redact_text
 from .bulk_sql import CONCURRENCY_ERRORS, execute_bulk
@@ -383,8 +381,9 @@ class FinsyncEvent(models.Model):
 
         Idempotent: a done event is skipped, and processing upserts transactions
         by (connector, external id), so a replay never duplicates anything.
-        Data errors fail the event and open an exception; concurrency and
-        transient errors propagate so that the caller retries.
+        Data errors fail the event and open an exception; transient errors
+        (lost races, lock and statement timeouts, an unreachable source:
+        ``_is_transient_failure``) propagate so that the caller retries.
         """
         done = self.browse()
         for event in self:
@@ -393,9 +392,9 @@ class FinsyncEvent(models.Model):
             try:
                 with self.env.cr.savepoint():
                     event._process_payload()
-            except (RetryableJobError, *CONCURRENCY_ERRORS):
-                raise
-            except Exception as err:  # noqa: BLE001 - any other error fails the event
+            except Exception as err:  # a data error fails the event, a transient one is raised
+                if event._is_transient_failure(err):
+                    raise
                 event._record_failure(err)
             else:
                 done |= event

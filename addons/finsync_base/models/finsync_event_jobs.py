@@ -15,6 +15,9 @@ from odoo.tools import SQL
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
 
+from ..tools.transient import is_transient, transient_reason
+from .job_retry import retry_later
+
 _logger = logging.getLogger(__name__)
 
 
@@ -106,16 +109,39 @@ class FinsyncEvent(models.Model):
         return self.backend_id._processing_channel()
 
     def _process_job(self):
-        """Job: process the events; transient errors are retried, then dead-lettered."""
+        """Job: process the events; transient failures run again after a backoff.
+
+        A transient failure (``_is_transient_failure``) rolls back the whole
+        batch and the job runs again later (``job_retry.retry_later``); on its
+        last attempt the events become dead letters, each with an exception
+        saying the failure was transient. Data errors fail their event alone,
+        at once, with an exception (``_process``).
+        """
         try:
-            return self._process()
-        except RetryableJobError as err:
-            job = (
-                self.env["queue.job"]
-                .sudo()  # sudo: the job's own record, for its retry count
-                .search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
-            )
-            if job and job.retry + 1 >= job.max_retries:
-                self._record_failure(err, dead=True)
-                return self.env._("Dead after %(count)s attempts", count=job.retry + 1)
-            raise
+            with self.env.cr.savepoint():
+                return self._process()
+        except Exception as err:  # classified below, else raised as it is
+            if not self._is_transient_failure(err):
+                raise
+            attempts, failure = retry_later(self.env, err), err
+        self._record_failure(
+            UserError(
+                self.env._(
+                    "Gave up after %(count)s attempts that failed for a transient reason"
+                    " (%(reason)s): the database or the source was busy or unreachable,"
+                    " the data may be fine. Replay the event once the cause has cleared.",
+                    count=attempts,
+                    reason=transient_reason(failure),
+                )
+            ),
+            dead=True,
+        )
+        return self.env._("Dead after %(count)s attempts", count=attempts)
+
+    def _is_transient_failure(self, err):
+        """Whether ``err`` is worth processing again later, unchanged (``tools/transient.py``):
+        a lost race, a lock or statement timeout, or the source unreachable."""
+        extra = [RetryableJobError]
+        for backend in self.backend_id:
+            extra.extend(backend._connector_class().transient_errors)
+        return is_transient(err, tuple(extra))

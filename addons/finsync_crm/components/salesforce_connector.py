@@ -95,6 +95,7 @@ class SalesforceConnector(Connector):
             private_key=private_key,
             client_secret=secret,
             token_store=backend._crm_token_store(),
+            timeout=self.http_timeout(),
         )
 
     # -- synchronizer --------------------------------------------------------------

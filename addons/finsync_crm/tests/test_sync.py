@@ -4,6 +4,7 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from odoo.addons.finsync_base.tests.remote_faults import RemoteFaultsMixin
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.salesforce_client import SalesforceClient
@@ -269,3 +270,27 @@ class TestSalesforceSecurity(CrmCommon):
             self.salesforce.with_user(self.user_user).action_pull_now()
         with patch.object(SalesforceClient, "query") as query:
             self.assertFalse(query.called)
+
+
+@tagged("post_install", "-at_install")
+class TestSalesforceRemoteFaults(RemoteFaultsMixin, CrmCommon):
+    """Salesforce hangs, answers slowly or cuts a page of a query short."""
+
+    fault_path = "/query"
+    fault_after = 2  # the accounts' COUNT(), then their first page
+
+    def setUp(self):
+        super().setUp()
+        self.sim.page_size = 10
+        self.fault_backend = self.salesforce
+
+    def fault_add_source(self):
+        for index in range(30):  # three pages of 10
+            self.account(f"Customer {index:02d}")
+
+    def fault_expected(self):
+        return 30, 30
+
+    def fault_counts(self):
+        events = self.env["finsync.event"].search_count([("backend_id", "=", self.salesforce.id)])
+        return events, len(self.bindings())

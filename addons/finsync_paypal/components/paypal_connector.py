@@ -55,7 +55,7 @@ class PayPalConnector(Connector):
                 )
             )
         url = backend.api_url or (LIVE_URL if backend.environment == "live" else SANDBOX_URL)
-        return PayPalClient(client_id, secret, url, **kwargs)
+        return PayPalClient(client_id, secret, url, **{"timeout": self.http_timeout(), **kwargs})
 
     # -- synchronizer --------------------------------------------------------------
     def watermark(self):

@@ -5,6 +5,7 @@ from freezegun import freeze_time
 
 from odoo.tests import tagged
 
+from odoo.addons.finsync_base.tests.remote_faults import RemoteFaultsMixin
 from odoo.addons.finsync_testing.tools.paypal_simulator import demo_simulator
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -167,3 +168,38 @@ def _small_pages(init):
         init(self, *args, **kwargs)
 
     return wrapper
+
+
+@tagged("post_install", "-at_install")
+class TestPayPalRemoteFaults(RemoteFaultsMixin, PayPalCommon):
+    """PayPal hangs, answers slowly or cuts a page of transactions short."""
+
+    fault_path = "/v1/reporting/transactions"
+    fault_after = 2  # the first window's (empty) page, then the second window's first
+
+    def setUp(self):
+        super().setUp()
+        frozen = freeze_time(NOW)
+        frozen.start()
+        self.addCleanup(frozen.stop)
+        small = patch.object(PayPalClient, "__init__", _small_pages(PayPalClient.__init__))
+        small.start()
+        self.addCleanup(small.stop)
+        self.sim = self.start_simulator()
+        self.sim.clock = datetime.datetime(2026, 3, 10, tzinfo=UTC)
+        self.paypal.paypal_first_pull_days = 60
+        self.fault_backend = self.paypal
+
+    def fault_add_source(self):
+        for index in range(25):  # four pages of 7
+            self.sim.add_payment(f"{30 + index}.00", self.code)
+
+    def fault_expected(self):
+        return 4, len(self.sim.transactions)
+
+    def fault_counts(self):
+        domain = [("backend_id", "=", self.paypal.id)]
+        return (
+            self.env["finsync.event"].search_count([*domain, ("event_type", "=", "transactions")]),
+            self.env["finsync.transaction"].search_count(domain),
+        )

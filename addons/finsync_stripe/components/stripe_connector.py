@@ -31,7 +31,7 @@ class StripeConnector(Connector):
             raise ConnectorSetupError(
                 self.env._("Connector %(name)s has no API key.", name=backend.name)
             )
-        return StripeClient(api_key, backend.api_url or None)
+        return StripeClient(api_key, backend.api_url or None, timeout=self.http_timeout())
 
     # -- synchronizer --------------------------------------------------------------
     def watermark(self):

@@ -1,6 +1,6 @@
 from odoo import api, models
 
-from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.finsync_base.models.job_retry import retry_later
 from odoo.addons.queue_job.job import identity_exact
 
 from ..adapters.stripe_api import StripeApiError, StripeTransientError
@@ -114,7 +114,8 @@ class FinsyncSettlement(models.Model):
     def _load_composition_job(self):
         """Job: read from Stripe what each payout paid out (connectors with an API key).
 
-        Throttling and outages are retried; a refusal opens a ``sync_failed``
+        Throttling and outages are retried with backoff (``job_retry``); a refusal
+        or the last failed attempt opens a ``sync_failed``
         exception on the connector, as a refused pull does.
         """
         todo = self.filtered(lambda s: not s.composition_loaded)
@@ -124,7 +125,8 @@ class FinsyncSettlement(models.Model):
                 client = connector.client()
                 todo.filtered(lambda s, b=backend: s.backend_id == b)._load_composition(client)
             except StripeTransientError as err:
-                raise RetryableJobError(str(err), seconds=int(err.retry_after or 60)) from err
+                # Again after a backoff; after the last attempt, an exception says so.
+                return backend._pull_gave_up(retry_later(self.env, err), err)
             except StripeApiError as err:
                 return backend._pull_failed(connector, str(err))
         return self.env._("%(count)s payouts read", count=len(todo))

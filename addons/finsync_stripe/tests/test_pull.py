@@ -5,6 +5,7 @@ import requests
 from odoo.exceptions import AccessError
 from odoo.tests import BaseCase, tagged
 
+from odoo.addons.finsync_base.tests.remote_faults import RemoteFaultsMixin
 from odoo.addons.finsync_testing.tools.stripe_simulator import StripeSimulator
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
@@ -206,3 +207,32 @@ class TestStripePull(StripeCommon):
         charge = settlement.charge_ids[:1]
         self.assertTrue(charge.gateway_fee_line_id, "the payout's page brought the fees")
         self.assertEqual(self.currency.compare_amounts(self.journal_total()[0], 0.0), 0)
+
+
+@tagged("post_install", "-at_install")
+class TestStripeRemoteFaults(RemoteFaultsMixin, StripeCommon):
+    """Stripe hangs, answers slowly or cuts a page of balance transactions short."""
+
+    fault_path = "/v1/balance_transactions"
+    # The next pull reads the watermark's second again (``created[gte]``): one page
+    # of known transactions, kept as an event, booking nothing.
+    fault_overlap_events = 1
+
+    def setUp(self):
+        super().setUp()
+        self.sim = self.start_simulator()
+        self.fault_backend = self.stripe
+
+    def fault_add_source(self):
+        for index in range(250):  # three pages of 100
+            self.sim.add_charge(1000 + index, self.code)
+
+    def fault_expected(self):
+        return 3, len(self.sim.balance_transactions)
+
+    def fault_counts(self):
+        domain = [("backend_id", "=", self.stripe.id)]
+        return (
+            self.env["finsync.event"].search_count(domain),
+            self.env["finsync.transaction"].search_count(domain),
+        )
