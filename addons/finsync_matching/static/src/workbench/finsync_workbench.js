@@ -21,12 +21,17 @@ import { listView } from "@web/views/list/list_view";
 export class FinsyncWorkbenchRenderer extends ListRenderer {
     setup() {
         super.setup();
-        this.workbench = useState(this.env.finsyncWorkbench);
+        // Read in getRowClass: the rows follow the current line.
+        this.workbench = useState(this.env.finsyncWorkbench.state);
     }
 
     getRowClass(record) {
         const classes = super.getRowClass(record);
-        return record.resId === this.workbench.currentId
+        // Read for the subscription; the current line is the chosen one, else the first.
+        this.workbench.currentId; // eslint-disable-line no-unused-expressions
+        const current = this.env.finsyncWorkbench.current();
+        // Records reach the renderer through other proxies: compare ids.
+        return current && record.resId === current.resId
             ? `${classes} o_finsync_current`
             : classes;
     }
@@ -40,7 +45,9 @@ export class FinsyncWorkbenchController extends ListController {
         this.orm = useService("orm");
         this.notification = useService("notification");
         this.workbench = useState({ currentId: null, busy: false });
-        useSubEnv({ finsyncWorkbench: this.workbench });
+        useSubEnv({
+            finsyncWorkbench: { state: this.workbench, current: () => this.currentRecord },
+        });
         const keys = {
             c: () => this.confirm(),
             m: () => this.run("action_finsync_open_match_wizard"),
