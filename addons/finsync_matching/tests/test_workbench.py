@@ -15,9 +15,8 @@ ATTACKER_CONTEXT = {
 }
 
 
-@tagged("post_install", "-at_install")
-class TestWorkbench(WizardCommon):
-    """The bank reconciliation workbench: what a line shows, and each of its actions."""
+class WorkbenchCommon(WizardCommon):
+    """A bookkeeper who is no FinSync accountant, and the workbench as users see it."""
 
     @classmethod
     def setUpClass(cls):
@@ -48,6 +47,16 @@ class TestWorkbench(WizardCommon):
         """Import lines the rule only proposes (``auto_reconcile`` off)."""
         self.rule.auto_reconcile = False
         return self._import_lines(*specs)
+
+    def _receivable(self, invoice):
+        return invoice.line_ids.filtered(
+            lambda aml: aml.account_id.account_type == "asset_receivable"
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestWorkbench(WorkbenchCommon):
+    """The bank reconciliation workbench: what a line shows, and each of its actions."""
 
     def test_a_line_shows_its_proposal_reason_score_and_exception(self):
         proposed, unknown = self._proposals(
@@ -249,7 +258,68 @@ class TestWorkbench(WizardCommon):
         menu = self.env.ref("finsync_matching.menu_finsync_workbench")
         self.assertEqual(menu.action, self.workbench_action)
 
-    def _receivable(self, invoice):
-        return invoice.line_ids.filtered(
-            lambda aml: aml.account_id.account_type == "asset_receivable"
+
+@tagged("post_install", "-at_install")
+class TestWorkbenchBesideReconcileOca(WorkbenchCommon):
+    """OCA's account_reconcile_oca and the workbench on the same bank lines.
+
+    ``setup/test`` runs this class (with ``TestWorkbench``) in a second database
+    where account_reconcile_oca is installed; in the main database (Community
+    only) the checks that need OCA's module are skipped.
+    """
+
+    def _require_oca(self):
+        if self.env["ir.module.module"]._get("account_reconcile_oca").state != "installed":
+            self.skipTest("account_reconcile_oca is not installed in this database")
+
+    def test_both_screens_load_with_their_own_views(self):
+        self._require_oca()
+        model = self.env["account.bank.statement.line"].with_user(self.accountant_user)
+        ours = model.get_views(
+            [(self.env.ref("finsync_matching.view_finsync_workbench_list").id, "list")],
+            {"action_id": self.workbench_action.id},
         )
+        self.assertIn('js_class="finsync_workbench"', ours["views"]["list"]["arch"])
+        oca_action = self.env.ref("account_reconcile_oca.action_bank_statement_line_reconcile")
+        oca = model.get_views([(view.view_id.id, view.view_mode) for view in oca_action.view_ids])
+        self.assertIn('js_class="reconcile"', oca["views"]["kanban"]["arch"])
+        self.assertEqual(
+            self.workbench_action.view_ids.view_id,
+            self.env.ref("finsync_matching.view_finsync_workbench_list"),
+            "OCA's views do not replace the workbench's",
+        )
+
+    def test_a_proposal_confirmed_here_is_reconciled_there_and_undone_there(self):
+        self._require_oca()
+        self.rule.auto_reconcile = False
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "OCA1"))
+        line = tx.statement_line_id.with_user(self.accountant_user)
+        line.action_finsync_confirm_proposals()
+        self.assertTrue(line.is_reconciled)
+        self.assertEqual(self.invoice_a.payment_state, "paid")
+        # OCA's screen reads the reconciled line (its widget's data computes) ...
+        self.assertTrue(line.sudo().reconcile_data_info)
+        # ... and its Unreconcile button gives the line back to FinSync, settled.
+        line.sudo().unreconcile_bank_line()
+        self.assertFalse(line.is_reconciled)
+        self.assertEqual(tx.state, "settled")
+        self.assertIn(line, self._workbench())
+
+    def test_a_line_reconciled_in_oca_leaves_the_workbench(self):
+        self._require_oca()
+        self.rule.auto_reconcile = False
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "OCA2"))
+        line = tx.statement_line_id
+        self.assertIn(line, self._workbench())
+        with Form(
+            line, view="account_reconcile_oca.bank_statement_line_form_reconcile_view"
+        ) as form:
+            form.add_account_move_line_id = self._receivable(self.invoice_a)
+            self.assertTrue(form.can_reconcile)
+        line.reconcile_bank_line()
+        self.assertTrue(line.is_reconciled)
+        self.assertEqual(self.invoice_a.payment_state, "paid")
+        self.assertNotIn(line, self._workbench())
+        with self.assertRaisesRegex(UserError, "has a proposal to confirm"):
+            line.with_user(self.accountant_user).action_finsync_confirm_proposals()
+        self.assertEqual(len(self.invoice_a.line_ids.matched_credit_ids), 1, "paid once")
