@@ -24,9 +24,13 @@
         "wizards/finsync_bank_import_views.xml",
         "wizards/finsync_match_wizard_views.xml",
         "wizards/finsync_line_wizards_views.xml",
+        "views/account_bank_statement_line_workbench_views.xml",
     ],
     "demo": ["demo/finsync_matching_demo.xml"],
     "assets": {
+        "web.assets_backend": [
+            "finsync_matching/static/src/workbench/*",
+        ],
         "web.assets_tests": [
             "finsync_matching/static/tests/tours/*.js",
         ],

@@ -41,17 +41,14 @@ class AccountJournal(models.Model):
 
     def action_finsync_open_unreconciled(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Unreconciled lines of %(journal)s", journal=self.name),
-            "res_model": "account.bank.statement.line",
-            "views": [
-                (self.env.ref("finsync_close.view_finsync_statement_line_list").id, "list"),
-                (False, "form"),
-            ],
-            "domain": [
-                ("journal_id", "=", self.id),
-                ("is_reconciled", "=", False),
-                ("state", "=", "posted"),
-            ],
-        }
+        # The bank reconciliation workbench, on this journal's lines.
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_matching.action_finsync_workbench"
+        )
+        action["name"] = self.env._("Unreconciled lines of %(journal)s", journal=self.name)
+        action["domain"] = [
+            ("journal_id", "=", self.id),
+            ("is_reconciled", "=", False),
+            ("state", "=", "posted"),
+        ]
+        return action

@@ -37,12 +37,20 @@ class FinsyncFigures(models.AbstractModel):
             action["views"] = [(view.id, "list"), (False, "form")]
         return action
 
+    def _open_workbench(self, workbench, name, domain):
+        """The bank reconciliation workbench (``workbench``: its action) on ``domain``."""
+        return {**workbench, "name": name, "domain": domain}
+
     def _money(self, amount, currency_id):
         return format_amount(self.env, amount, self.env["res.currency"].browse(currency_id))
 
     def _overview_journals(self, company):
         freshness = self._statement_freshness(company)
         unreconciled = self._unreconciled_by_journal(company)
+        # The numbers of lines to reconcile open the workbench, where they are worked.
+        workbench = self.env["ir.actions.act_window"]._for_xml_id(
+            "finsync_matching.action_finsync_workbench"
+        )
         journals = []
         for journal_id, entry in freshness.items():
             open_lines = unreconciled.get(journal_id, {})
@@ -68,17 +76,17 @@ class FinsyncFigures(models.AbstractModel):
                         open_lines.get("currency_id") or company.currency_id.id,
                     ),
                     "oldest": fields.Date.to_string(oldest),
-                    "open_lines": self._open(
+                    "open_lines": self._open_workbench(
+                        workbench,
                         self.env._("Unreconciled lines of %(journal)s", journal=entry["name"]),
-                        "account.bank.statement.line",
                         line_domain,
                     ),
                     "open_oldest": oldest
-                    and self._open(
+                    and self._open_workbench(
+                        workbench,
                         self.env._(
                             "Oldest unreconciled lines of %(journal)s", journal=entry["name"]
                         ),
-                        "account.bank.statement.line",
                         [*line_domain, ("date", "=", fields.Date.to_string(oldest))],
                     ),
                     "open_statements": self._open(

@@ -3,3 +3,4 @@ from . import test_metrics
 from . import test_overview
 from . import test_overview_tour
 from . import test_alerts
+from . import test_workbench_tour

@@ -13,3 +13,4 @@ from . import finsync_writeoff_request
 from . import finsync_writeoff_request_line
 from . import account_move
 from . import finsync_matching_demo
+from . import account_bank_statement_line_workbench

@@ -14,3 +14,4 @@ from . import test_matching_jobs
 from . import test_jobs
 from . import test_log_redaction
 from . import test_screens
+from . import test_workbench

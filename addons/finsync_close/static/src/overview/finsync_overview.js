@@ -61,6 +61,10 @@ export class FinsyncOverview extends Component {
         if (!target) {
             return;
         }
+        if (target.type) {
+            // A whole action (the bank reconciliation workbench).
+            return this.action.doAction(target);
+        }
         if (target.res_id) {
             return this.action.doAction({
                 type: "ir.actions.act_window",
