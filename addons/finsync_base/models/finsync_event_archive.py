@@ -33,8 +33,7 @@ class ArchivablePayload(fields.Binary):
                 payloads = archived._read_archived_payloads()
                 values = [base64.b64encode(payloads[event.id]) for event in archived]
             records.env.cache.insert_missing(archived.with_env(records.env), self, values)
-        if records:
-            super().read(records)
+        return super().read(records)
 
 
 class FinsyncEventArchive(models.Model):
@@ -77,9 +76,11 @@ class FinsyncEventArchive(models.Model):
     def write(self, vals):
         # People have no write right (an AccessError); not even the cron changes one.
         self.check_access("write")
-        raise UserError(
-            self.env._("Payload archives are part of the audit trail: they cannot be changed.")
-        )
+        if self:
+            raise UserError(
+                self.env._("Payload archives are part of the audit trail: they cannot be changed.")
+            )
+        return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_never(self):
