@@ -26,6 +26,8 @@
         "views/finsync_exception_config_views.xml",
         "views/finsync_menus.xml",
         "views/finsync_outbox_views.xml",
+        "views/finsync_event_archive_views.xml",
+        "views/res_config_settings_views.xml",
     ],
     "demo": ["demo/finsync_demo.xml"],
     "assets": {

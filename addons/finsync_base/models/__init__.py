@@ -2,6 +2,8 @@ from . import finsync_backend
 from . import finsync_backend_pull
 from . import finsync_event
 from . import finsync_event_jobs
+from . import finsync_event_archive
+from . import finsync_event_retention
 from . import finsync_transaction
 from . import finsync_transaction_transition
 from . import finsync_exception_sla
@@ -9,6 +11,9 @@ from . import finsync_exception_reason
 from . import finsync_exception
 from . import finsync_backend_demo
 from . import ir_attachment
+from . import ir_binary
+from . import res_company
+from . import res_config_settings
 from . import finsync_outbox_event_type
 from . import finsync_outbox_event
 from . import finsync_outbox_subscription

@@ -12,6 +12,7 @@ from odoo.tools import SQL
 from ..tools.canonical import CanonicalPayloadError, parse_canonical
 from ..tools.redact import redact_text
 from .bulk_sql import CONCURRENCY_ERRORS, execute_bulk
+from .finsync_event_archive import ArchivablePayload
 
 _logger = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ class FinsyncEvent(models.Model):
     )
     attempts = fields.Integer(readonly=True)
     last_error = fields.Text(readonly=True)
-    payload = fields.Binary(
+    # In an attachment, or in a compressed archive once retention moved it (read alike).
+    payload = ArchivablePayload(
         attachment=True, readonly=True, groups="finsync_base.group_finsync_accountant"
     )
     payload_filename = fields.Char(readonly=True)

@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -16,6 +16,11 @@ class IrAttachment(models.Model):
     """
 
     _inherit = "ir.attachment"
+
+    # Indexed: PostgreSQL checks this self-reference for every attachment row
+    # deleted (retention moves payloads out of theirs, thousands per batch);
+    # without an index each check scans the whole table.
+    original_id = fields.Many2one(index="btree_not_null")
 
     def _check_access(self, operation):
         result = super()._check_access(operation)
