@@ -13,3 +13,4 @@ from . import test_file_import
 from . import test_webhook_step
 from . import test_outbox
 from . import test_exception_screens
+from . import test_payload_storage
