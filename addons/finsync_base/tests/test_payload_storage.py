@@ -19,7 +19,8 @@ class _FullDiskFile:
     def __init__(self, handle):
         self.handle = handle
 
-    def write(self, data):
+    # A file object, not a model: no super() to call.
+    def write(self, data):  # pylint: disable=method-required-super
         self.handle.write(data[: len(data) // 2])
         self.handle.flush()
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
