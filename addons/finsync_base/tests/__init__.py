@@ -14,3 +14,4 @@ from . import test_webhook_step
 from . import test_outbox
 from . import test_exception_screens
 from . import test_payload_storage
+from . import test_job_connection_lost
