@@ -723,6 +723,13 @@ def storm_figures(attempts, record, started):
     return {
         "answers": by_status,
         "failed_answers": len(failures),
+        # Refusals that are not 5xx (a 404 while the database is unreachable):
+        # gateways retry them too, but they say the endpoint is wrong.
+        "non_5xx_refusals": sum(
+            1
+            for _i, _moment, status in attempts
+            if isinstance(status, int) and status != 200 and status < 500
+        ),
         "outage_s": round(max(failures) - min(failures), 1) if failures else 0.0,
         "restart_s": round(record.get("ready_at", restart_at) - restart_at, 1),
         "eps_10s_before": round(len(before) / 10, 1),
@@ -809,6 +816,7 @@ def pg_restart(args):
     ok = (
         "restart_at" in record
         and not result["undelivered"]
+        and not result["non_5xx_refusals"]
         and not result["lost"]
         and not result["duplicates"]
         and not result["unbalanced"]
