@@ -790,6 +790,9 @@ def pg_restart(args):
     try:
         stripe = verify_stripe(args, backend_id, events, accepted=unique)
         figures = storm_figures(attempts, record, started)
+        with Registry(args.db).cursor() as cr:
+            cr.execute("SELECT count(*) FROM queue_job WHERE state = 'failed'")
+            figures["failed_jobs"] = cr.fetchone()[0]
     finally:
         odoo.sql_db.close_all()
         cluster.remove()
@@ -817,6 +820,7 @@ def pg_restart(args):
         "restart_at" in record
         and not result["undelivered"]
         and not result["non_5xx_refusals"]
+        and not result["failed_jobs"]
         and not result["lost"]
         and not result["duplicates"]
         and not result["unbalanced"]
