@@ -15,6 +15,7 @@
     Odoo (master, workers, runner) and starts it again, as a crashed host would.
     queue_job's runner finds the job dead (``started`` or ``enqueued`` for more
     than 10 s with its lock row free) and queues it again; the figures say when.
+    ``--kinds ""`` runs the same without a kill, for the counts to compare.
 
 ``--pg-restart`` (PostgreSQL restarted during a webhook storm)
     A throw-away PostgreSQL cluster of its own (``initdb`` in a temporary
