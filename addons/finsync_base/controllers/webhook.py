@@ -19,7 +19,10 @@ storing the event in the inbox within the request and the answers:
 - 404 for an unknown connector or a type that receives no webhooks, 413 for
   an oversize body;
 - 503 when the type could not verify the delivery now (nothing stored: the
-  source delivers again);
+  source delivers again), and when Odoo cannot reach the database (PostgreSQL
+  restarting): Odoo then serves the request without a database, where this
+  route exists only when ``finsync_base`` is loaded server-wide (without it
+  Odoo answers 404, which the gateways also retry);
 - 5xx only when nothing was stored: anything unexpected raises, the request's
   transaction rolls back and Odoo answers 500.
 """
@@ -84,6 +87,8 @@ class WebhookEndpoint(http.Controller):
         save_session=False,
     )
     def finsync_webhook(self, backend_type, backend_id):
+        if not request.db:
+            return answer(503, error="database unavailable")
         backend, payload, refusal = self._webhook_delivery(backend_id, backend_type)
         if refusal:
             return refusal

@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools.canonical import CanonicalPayloadError, parse_canonical
+from ..tools.filestore import write_whole
 from ..tools.redact import redact_text
 from .bulk_sql import CONCURRENCY_ERRORS, execute_bulk
 from .finsync_event_archive import ArchivablePayload
@@ -308,6 +309,10 @@ class FinsyncEvent(models.Model):
         computed names and access checks (``_ingest`` checked that the caller
         may ingest, which is what matters). The bytes go where the database's attachments go
         (filestore, or the database when ``ir_attachment.location`` is ``db``).
+
+        A payload that cannot be written (a full disk) raises: the caller's
+        transaction rolls back, so no event is stored without its payload and a
+        webhook's source is answered 5xx and delivers again (see ``_write_payload_file``).
         """
         if not inserted:
             return
@@ -320,7 +325,7 @@ class FinsyncEvent(models.Model):
         for key, event_id in inserted.items():
             data = prepared[key]["payload"]
             checksum = Attachment._compute_checksum(data)
-            store_fname = None if in_db or not data else Attachment._file_write(data, checksum)
+            store_fname = None if in_db or not data else self._write_payload_file(data, checksum)
             rows.append(
                 SQL(
                     "(%s, %s, 'payload', %s, 'binary', %s, %s, %s, %s, %s, false, %s,"
@@ -354,6 +359,22 @@ class FinsyncEvent(models.Model):
                 SQL(", ").join(rows),
             ),
         )
+
+    @api.model
+    def _write_payload_file(self, data, checksum):
+        """Write one payload into the filestore whole, or raise ``OSError``; its file name.
+
+        Not ``ir.attachment._file_write``: that one logs a failed write and goes
+        on, which would store the event, and answer its source 200, with a
+        missing or cut-short payload that the source never sends again.
+        """
+        # sudo: the filestore helpers; the caller may ingest (checked in _ingest).
+        Attachment = self.env["ir.attachment"].sudo()
+        fname, full_path = Attachment._get_path(data, checksum)
+        if write_whole(full_path, data):
+            # Collected again if this transaction rolls back (as core does).
+            Attachment._mark_for_gc(fname)
+        return fname
 
     # ------------------------------------------------------------------
     # Processing

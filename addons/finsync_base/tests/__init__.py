@@ -15,3 +15,5 @@ from . import test_outbox
 from . import test_exception_screens
 from . import test_transient_failures
 from . import test_retention
+from . import test_payload_storage
+from . import test_job_connection_lost
