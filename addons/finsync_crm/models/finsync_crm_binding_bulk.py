@@ -34,11 +34,24 @@ class FinsyncCrmBinding(models.Model):
                 values.update(parent._update_fields_values(address))
             values["lang"] = parent.lang or self.env.lang
             inherited[parent.id] = values
-        return Partner.with_context(**QUIET, _partners_skip_fields_sync=True).create(
+        Partner = Partner.with_context(**QUIET, _partners_skip_fields_sync=True)
+        defaults = self._crm_partner_defaults(Partner)
+        return Partner.create(
             self._crm_inherit_pricelists(
-                [({**inherited[vals["parent_id"]], **vals}, vals) for vals in vals_list]
+                [({**defaults, **inherited[vals["parent_id"]], **vals}, vals) for vals in vals_list]
             )
         )
+
+    @api.model
+    def _crm_partner_defaults(self, Partner):
+        """The defaults of the partners' non-stored fields, computed once for a batch.
+
+        ``create`` computes every missing default per partner; the non-stored
+        ones are UI flags (account's *display invoice template* counts the
+        invoice reports for each partner) that are the same for all.
+        """
+        names = [name for name, field in Partner._fields.items() if not field.store]
+        return Partner.default_get(names)
 
     @api.model
     def _crm_inherit_pricelists(self, pairs):

@@ -6,7 +6,7 @@ OWN_FIELDS = {"id", "create_date", "write_date", "create_uid", "write_uid"}
 
 @tagged("post_install", "-at_install")
 class TestBulkContacts(TransactionCase):
-    """The set-based contact path gives the contacts ``res.partner.create`` gives."""
+    """The sync's partner paths give the partners ``res.partner.create`` gives."""
 
     @classmethod
     def setUpClass(cls):
@@ -37,6 +37,9 @@ class TestBulkContacts(TransactionCase):
         )
         cls.parents[0].property_product_pricelist = cls.special
         cls.parents[1].property_product_pricelist = cls.belgian
+        cls.backend = cls.env["finsync.backend"].create(
+            {"name": "Salesforce", "backend_type": "salesforce", "company_id": cls.env.company.id}
+        )
 
     def stored_values(self, partners):
         names = [
@@ -45,8 +48,12 @@ class TestBulkContacts(TransactionCase):
             if field.store and field.column_type and name not in OWN_FIELDS
         ]
         partners.invalidate_recordset()
-        rows = partners.read([*names, "property_product_pricelist"], load=None)
-        return [{k: v for k, v in row.items() if k != "id"} for row in rows]
+        result = []
+        for row in partners.read([*names, "property_product_pricelist"], load=None):
+            own_id = row.pop("id")
+            # A company is its own commercial partner: "itself" compares equal.
+            result.append({k: "itself" if v == own_id else v for k, v in row.items()})
+        return result
 
     def test_contacts_equal_the_orm_ones(self):
         vals_list = [
@@ -66,3 +73,24 @@ class TestBulkContacts(TransactionCase):
         self.assertEqual(bulk[0].property_product_pricelist, self.special, "the parent's")
         self.assertEqual(bulk[1].property_product_pricelist, self.belgian, "the parent's")
         self.assertEqual(bulk.commercial_partner_id, self.parents)
+
+    def test_accounts_equal_the_orm_ones(self):
+        Binding = self.env["finsync.crm.binding"]
+        countries = Binding._crm_countries()
+        crm_list = [
+            {
+                "name": "Acme Trading",
+                "street": "2 Market Street",
+                "city": "Brussels",
+                "zip": "1000",
+                "country": "BE",
+                "phone": "+32 2 555 00 01",
+                "website": "https://acme.example",
+            },
+            {"name": "Bare Minimum"},
+        ]
+        bulk = Binding._crm_create_partners(self.backend, crm_list, countries)
+        orm = self.env["res.partner"].create(
+            [Binding._crm_partner_vals(self.backend, crm, countries) for crm in crm_list]
+        )
+        self.assertEqual(self.stored_values(bulk), self.stored_values(orm))
