@@ -132,6 +132,33 @@ class TestWonDeals(DealsCommon):
         self.pull()
         self.assertEqual(invoice_b.write_date, written)
 
+    def test_failed_batch_of_drafts_leaves_every_draft_whole(self):
+        account_a, partner_a = self.bound_account("Azure Interior")
+        account_b, partner_b = self.bound_account("Deco Addict")
+        opp_a = self.opportunity(account_a, name="Azure renewal", stage=WON)
+        opp_b = self.opportunity(account_b, name="Deco renewal", stage=WON)
+        self.pull()
+        invoices = self.invoices(partner_a) | self.invoices(partner_b)
+        before = [(inv.amount_total, inv.invoice_line_ids.mapped("quantity")) for inv in invoices]
+        for line in self.sim.records["OpportunityLineItem"].values():
+            self.sim.update("OpportunityLineItem", line["Id"], Quantity=7)
+        Line, Deal = type(self.env["account.move.line"]), type(self.env["finsync.crm.deal"])
+        with (
+            patch.object(Line, "create", side_effect=UserError("the database said no")),
+            patch.object(
+                Deal,
+                "_crm_update_documents",
+                autospec=True,
+                side_effect=Deal._crm_update_documents,
+            ) as update,
+        ):
+            self.pull()
+        self.assertEqual(len(update.call_args_list[0].args[1]), 2, "the batch failed whole")
+        invoices.invalidate_recordset()
+        after = [(inv.amount_total, inv.invoice_line_ids.mapped("quantity")) for inv in invoices]
+        self.assertEqual(after, before, "no draft lost its lines, none half-updated")
+        self.assertEqual(self.deal(opp_a).move_id | self.deal(opp_b).move_id, invoices)
+
     def test_change_after_posting_opens_an_exception_and_leaves_the_invoice(self):
         account, partner = self.bound_account()
         opp = self.opportunity(account, stage=WON)
