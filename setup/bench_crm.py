@@ -282,7 +282,7 @@ def run(args):
 
     rng = random.Random(args.seed)
     offset = random.SystemRandom().randrange(26**6)  # names of another run never collide
-    sim = SalesforceSimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    sim = SalesforceSimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, port=args.sim_port)
     account_ids, deals = fill(sim, args.accounts, offset, rng)
     records = sum(len(table) for table in sim.records.values())
     sim.start()
@@ -366,6 +366,7 @@ def main():
     parser.add_argument("--profile", help="write a cProfile of the initial load to this file")
     parser.add_argument("--max-pulls", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--sim-port", type=int, default=0, help="the simulator's port (0: any)")
     parser.add_argument("--db", required=True)
     parser.add_argument("--config", required=True)
     parser.add_argument("--data-dir")

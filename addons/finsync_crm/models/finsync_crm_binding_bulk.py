@@ -34,6 +34,53 @@ class FinsyncCrmBinding(models.Model):
                 values.update(parent._update_fields_values(address))
             values["lang"] = parent.lang or self.env.lang
             inherited[parent.id] = values
-        return Partner.with_context(**QUIET, _partners_skip_fields_sync=True).create(
-            [{**inherited[vals["parent_id"]], **vals} for vals in vals_list]
+        Partner = Partner.with_context(**QUIET, _partners_skip_fields_sync=True)
+        defaults = self._crm_partner_defaults(Partner)
+        return Partner.create(
+            self._crm_inherit_pricelists(
+                [({**defaults, **inherited[vals["parent_id"]], **vals}, vals) for vals in vals_list]
+            )
         )
+
+    @api.model
+    def _crm_partner_defaults(self, Partner):
+        """The defaults of the partners' non-stored fields, computed once for a batch.
+
+        ``create`` computes every missing default per partner; the non-stored
+        ones are UI flags (account's *display invoice template* counts the
+        invoice reports for each partner) that are the same for all.
+        """
+        names = [name for name, field in Partner._fields.items() if not field.store]
+        return Partner.default_get(names)
+
+    @api.model
+    def _crm_inherit_pricelists(self, pairs):
+        """``[(contact values, its own values)]``: the parent's pricelist as its inverse
+        stores it, the country's default pricelist searched once per country.
+
+        ``property_product_pricelist`` is computed, and its inverse searches the
+        default pricelist of the partner's country for every partner given. A
+        contact keeps the parent's pricelist as its own (``specific_...``) unless
+        it is that default, the country being the contact's own one: ``create``
+        syncs commercial fields before the parent's address.
+        """
+        defaults, result = {}, []
+        for values, own in pairs:
+            pricelist_id = values.pop("property_product_pricelist", False)
+            result.append(values)
+            if not pricelist_id:
+                continue
+            country_id = own.get("country_id") or False
+            if country_id not in defaults:
+                code = self.env["res.country"].browse(country_id).code if country_id else False
+                # sudo: as the inverse, the sync reads pricelists whatever the caller's rights.
+                defaults[country_id] = (
+                    self.env["product.pricelist"]
+                    .sudo()
+                    .search([("country_group_ids.country_ids.code", "=", code)], limit=1)
+                    .id
+                )
+            values["specific_property_product_pricelist"] = (
+                pricelist_id if pricelist_id != defaults[country_id] else False
+            )
+        return result

@@ -120,12 +120,20 @@ class FinsyncCrmBinding(models.Model):
         """``{normalised name: partners}``: one query on a prefix, checked in Python."""
         if not names:
             return {}
-        prefixes = {f"{name[:6]}%" for name in names}
+        # Normalised names are [a-z0-9]: a prefix of 6 is matched as equal first 6
+        # characters, a hash join on the page's prefixes (not a LIKE per pair); the
+        # few shorter names (legal forms left out) by LIKE.
+        prefixes = sorted({name[:6] for name in names if len(name) >= 6})
+        short = sorted(f"{name}%" for name in names if len(name) < 6)
+        normalised = SQL("regexp_replace(lower(p.name), '[^a-z0-9]', '', 'g')")
         candidates = self._crm_partners_by_sql(
             SQL("p.name"),
             SQL(
-                "regexp_replace(lower(p.name), '[^a-z0-9]', '', 'g') LIKE ANY(%s)",
-                list(prefixes),
+                "(left(%s, 6) IN (SELECT unnest(%s::text[])) OR %s LIKE ANY(%s::text[]))",
+                normalised,
+                prefixes,
+                normalised,
+                short,
             ),
             company,
         )

@@ -270,11 +270,10 @@ class FinsyncCrmBinding(models.Model):
         if not crm_list:
             return self.env["res.partner"]
         # sudo: the sync creates partners for whoever pulls (connectors hold no partner rights).
-        return (
-            self.env["res.partner"]
-            .sudo()
-            .with_context(**QUIET)
-            .create([self._crm_partner_vals(backend, crm, countries) for crm in crm_list])
+        Partner = self.env["res.partner"].sudo().with_context(**QUIET)
+        defaults = self._crm_partner_defaults(Partner)  # finsync_crm_binding_bulk.py
+        return Partner.create(
+            [defaults | self._crm_partner_vals(backend, crm, countries) for crm in crm_list]
         )
 
     @api.model

@@ -225,7 +225,7 @@ class FinsyncCrmDeal(models.Model):
             return
         context = self._crm_context()
         context["again"] = again
-        to_create, problems = [], {}
+        to_create, to_update, problems = [], [], {}
         for deal in self:
             outcome = deal._crm_evaluate(context)
             if outcome is None:
@@ -236,7 +236,9 @@ class FinsyncCrmDeal(models.Model):
             elif kind == "create":
                 to_create.append((deal, data))
             elif kind == "update":
-                deal._crm_update_document(data)
+                to_update.append((deal, data))
+        if to_update:
+            self._crm_update_documents(to_update)
         if to_create:
             self._crm_create_documents(to_create)
         if problems:
@@ -431,29 +433,54 @@ class FinsyncCrmDeal(models.Model):
         return moves
 
     def _crm_update_document(self, data):
-        """The draft follows the opportunity: its lines are replaced."""
+        """The draft follows the opportunity (one deal; see ``_crm_update_documents``)."""
         self.ensure_one()
-        vals, signature, partner = data
-        move = self.move_id.sudo()  # sudo: as in _crm_create_documents
-        new_lines = vals.pop("invoice_line_ids")
-        vals.pop("move_type", None)
-        vals.pop("company_id", None)
-        move.write(
-            {
-                **vals,
-                "invoice_line_ids": [Command.delete(line.id) for line in move.invoice_line_ids]
-                + new_lines,
-            }
-        )
-        self.write(
-            {
-                "partner_id": partner.id,
-                "applied_signature": signature,
-                "state": "billed",
-                "problem": False,
-            }
-        )
-        return move
+        return self._crm_update_documents([(self, data)])
+
+    def _crm_update_documents(self, to_update):
+        """``[(deal, (vals, signature, partner))]``: the drafts follow their opportunities.
+
+        All drafts at once, as one ``write`` of many invoices would: their
+        lines are replaced by one ``unlink`` and one ``create``, the header
+        values that changed are written, and the invoices' dynamic lines
+        (taxes, payment terms) are synchronised and balanced once for all
+        of them on the way out (Odoo's own containers, as ``account.move``'s
+        ``create`` and ``write`` use them).
+        """
+        # sudo: as in _crm_create_documents
+        Move = self.env["account.move"].sudo()
+        moves = Move.browse([deal.move_id.id for deal, _data in to_update])
+        headers, line_vals = {}, []
+        for (_deal, (vals, _signature, _partner)), move in zip(to_update, moves, strict=True):
+            vals = dict(vals)
+            commands = vals.pop("invoice_line_ids")
+            vals.pop("move_type", None)
+            vals.pop("company_id", None)
+            current = move._convert_to_write({name: move[name] for name in vals})
+            changed = {name: value for name, value in vals.items() if current[name] != value}
+            if changed:
+                headers.setdefault(tuple(sorted(changed.items())), []).append(move.id)
+            line_vals += [
+                {**command[2], "move_id": move.id, "display_type": "product"}
+                for command in commands
+            ]
+        container = {"records": moves}
+        with moves._check_balanced(container), moves._sync_dynamic_lines(container):
+            for header, move_ids in headers.items():
+                Move.browse(move_ids).write(dict(header))
+            moves.invoice_line_ids.unlink()
+            self.env["account.move.line"].sudo().create(line_vals)  # sudo: as above
+        for deal, (_vals, signature, partner) in to_update:
+            deal.write(
+                {
+                    "partner_id": partner.id,
+                    "applied_signature": signature,
+                    "state": "billed",
+                    "problem": False,
+                }
+            )
+        _logger.info("Salesforce: %d draft invoices follow their won deals", len(moves))
+        return moves
 
     # ------------------------------------------------------------------
     # Exceptions

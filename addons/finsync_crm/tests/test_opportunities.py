@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -83,6 +85,79 @@ class TestWonDeals(DealsCommon):
         self.assertEqual(self.invoices(partner), invoice, "the same draft")
         self.assertEqual(invoice.invoice_line_ids.sorted("sequence").mapped("quantity"), [5.0, 1.0])
         self.assertFalse(self.exceptions("crm_deal"))
+
+    def test_changes_of_many_drafts_follow_together(self):
+        """The drafts a page changes are updated in one batch, each exactly as alone."""
+        account_a, partner_a = self.bound_account("Azure Interior")
+        account_b, partner_b = self.bound_account("Deco Addict")
+        opp_a = self.opportunity(account_a, name="Azure renewal", stage=WON)
+        opp_b = self.opportunity(account_b, name="Deco renewal", stage=WON)
+        self.pull()
+        invoice_a, invoice_b = self.invoices(partner_a), self.invoices(partner_b)
+        lines = {
+            line["OpportunityId"]: line["Id"]
+            for line in self.sim.records["OpportunityLineItem"].values()
+        }
+        self.sim.update("OpportunityLineItem", lines[opp_a["Id"]], Quantity=5)
+        self.sim.add_line_item(opp_b["Id"], "FS-SUPPORT", 1, 500.0)
+        partner_b.property_payment_term_id = self.pay_terms_a  # a header value changes too
+        Deal = type(self.env["finsync.crm.deal"])
+        with patch.object(
+            Deal, "_crm_update_documents", autospec=True, side_effect=Deal._crm_update_documents
+        ) as update:
+            self.pull()
+        self.assertEqual(update.call_count, 1, "one batch for the page")
+        self.assertEqual(len(update.call_args.args[1]), 2)
+        self.assertEqual(self.invoices(partner_a) | self.invoices(partner_b), invoice_a | invoice_b)
+        self.assertEqual(invoice_a.invoice_line_ids.mapped("quantity"), [5.0])
+        self.assertEqual(invoice_a.amount_untaxed, 540.0)  # 5 x 120 less 10 %
+        self.assertEqual(invoice_a.invoice_payment_term_id, self.pay_terms_b, "unchanged")
+        self.assertEqual(
+            invoice_b.invoice_line_ids.sorted("sequence").mapped("product_id"),
+            self.widget | self.support,
+        )
+        self.assertEqual(invoice_b.amount_untaxed, 824.0)
+        self.assertEqual(invoice_b.invoice_payment_term_id, self.pay_terms_a)
+        for invoice in invoice_a | invoice_b:
+            # Taxes and payment terms follow the new lines: the entry balances to its total.
+            self.assertEqual(invoice.state, "draft")
+            self.assertTrue(invoice.line_ids.filtered(lambda line: line.display_type == "tax"))
+            terms = invoice.line_ids.filtered(lambda line: line.display_type == "payment_term")
+            self.assertAlmostEqual(sum(terms.mapped("amount_currency")), invoice.amount_total)
+            self.assertAlmostEqual(sum(invoice.line_ids.mapped("balance")), 0.0)
+        self.assertEqual((self.deal(opp_a).state, self.deal(opp_b).state), ("billed", "billed"))
+        self.assertFalse(self.exceptions("crm_deal"))
+        # Read again, nothing changes.
+        written = invoice_b.write_date
+        self.pull()
+        self.assertEqual(invoice_b.write_date, written)
+
+    def test_failed_batch_of_drafts_leaves_every_draft_whole(self):
+        account_a, partner_a = self.bound_account("Azure Interior")
+        account_b, partner_b = self.bound_account("Deco Addict")
+        opp_a = self.opportunity(account_a, name="Azure renewal", stage=WON)
+        opp_b = self.opportunity(account_b, name="Deco renewal", stage=WON)
+        self.pull()
+        invoices = self.invoices(partner_a) | self.invoices(partner_b)
+        before = [(inv.amount_total, inv.invoice_line_ids.mapped("quantity")) for inv in invoices]
+        for line in self.sim.records["OpportunityLineItem"].values():
+            self.sim.update("OpportunityLineItem", line["Id"], Quantity=7)
+        Line, Deal = type(self.env["account.move.line"]), type(self.env["finsync.crm.deal"])
+        with (
+            patch.object(Line, "create", side_effect=UserError("the database said no")),
+            patch.object(
+                Deal,
+                "_crm_update_documents",
+                autospec=True,
+                side_effect=Deal._crm_update_documents,
+            ) as update,
+        ):
+            self.pull()
+        self.assertEqual(len(update.call_args_list[0].args[1]), 2, "the batch failed whole")
+        invoices.invalidate_recordset()
+        after = [(inv.amount_total, inv.invoice_line_ids.mapped("quantity")) for inv in invoices]
+        self.assertEqual(after, before, "no draft lost its lines, none half-updated")
+        self.assertEqual(self.deal(opp_a).move_id | self.deal(opp_b).move_id, invoices)
 
     def test_change_after_posting_opens_an_exception_and_leaves_the_invoice(self):
         account, partner = self.bound_account()

@@ -134,6 +134,14 @@ class FinsyncCrmDeal(models.Model):
         _logger.info("Salesforce: %d won deals became sale orders", len(orders))
         return orders
 
+    def _crm_update_documents(self, to_update):
+        """Orders follow their deals one by one; invoices together (the base's batch)."""
+        invoices = [(deal, data) for deal, data in to_update if "order_line" not in data[0]]
+        for deal, data in to_update:
+            if "order_line" in data[0]:
+                deal._crm_update_document(data)
+        return super()._crm_update_documents(invoices) if invoices else None
+
     def _crm_update_document(self, data):
         vals, signature, partner = data
         if "order_line" not in vals:
