@@ -159,9 +159,9 @@ class FinsyncTransaction(models.Model):
     def _finsync_reconciled_outside(self, reason):
         """Hook: the statement lines of these settled transactions were reconciled
         outside FinSync. They move to reconciled with ``reason``."""
-        self._transition("reconciled", reason=reason)
+        return self._transition("reconciled", reason=reason)
 
     def _finsync_unreconciled_outside(self, reason):
         """Hook: the statement lines of these reconciled transactions were
         unreconciled outside FinSync. They move back to settled with ``reason``."""
-        self._transition("settled", reason=reason)
+        return self._transition("settled", reason=reason)

@@ -159,14 +159,16 @@ class FinsyncTransaction(models.Model):
 
     def _finsync_reconciled_outside(self, reason):
         """Reconciled outside FinSync: what was open about them not matching closes."""
-        super()._finsync_reconciled_outside(reason)
+        res = super()._finsync_reconciled_outside(reason)
         self.mapped("exception_ids")  # one query for all
         self.env["finsync.matching"]._close_matching_exceptions(self, reason)
+        return res
 
     def _finsync_unreconciled_outside(self, reason):
         """Unreconciled outside FinSync: back to settled, their old match forgotten."""
-        super()._finsync_unreconciled_outside(reason)
+        res = super()._finsync_unreconciled_outside(reason)
         self._clear_match(reason)
+        return res
 
     def _notify(self, message):
         return {
