@@ -51,6 +51,7 @@ FAST_REPLACED_METHODS = {
     ),
     "account.partial.reconcile": ("create", "_update_matching_number"),
     "account.full.reconcile": ("create",),
+    "account.move": ("_compute_amount",),
 }
 # Modules whose versions of those methods the fast path reproduces ("base" is the ORM).
 FAST_KNOWN_MODULES = frozenset({"base", "account", "mail", "analytic"})
@@ -196,6 +197,7 @@ class FinsyncLedger(models.AbstractModel):
         env["account.partial.reconcile"].check_access("create")
         env["account.full.reconcile"].check_access("create")
         invoices_before = items._reconcile_pre_hook()
+        items.move_id.line_ids.mapped("display_type")  # for _settle_move_amounts, one query
         env.flush_all()
         now = fields.Datetime.now()
         full_ids = self._next_ids("account_full_reconcile", len(fast))
@@ -320,12 +322,52 @@ class FinsyncLedger(models.AbstractModel):
         # no distribution, and neither does this one, without a search per line.
         env.remove_to_compute(counterparts._fields["analytic_distribution"], counterparts)
         lines.modified(RECONCILED_FIELDS)
+        self._settle_move_amounts(counterparts, items)
         # The constraints Odoo's create runs on a new counterpart.
         counterparts._validate_fields(COUNTERPART_FIELDS)
         counterparts._check_constrains_account_id_journal_id()
         counterparts._check_company(COUNTERPART_FIELDS)
         env.flush_all()
         items._reconcile_post_hook(invoices_before)
+
+    @api.model
+    def _settle_move_amounts(self, counterparts, items):
+        """Write the entries' amounts Odoo's ``_compute_amount`` would write, instead
+        of recomputing them move by move (a tenth of the time of a batch).
+
+        That compute sums, for an invoice, its payment term items' residuals
+        (and balances, which do not change here), and for any other entry only
+        balances. So: the statement entries' amounts stay as they are; an
+        invoice whose only payment term item is the one paid has nothing left
+        (``amount_residual`` and ``amount_residual_signed`` 0); any other entry
+        of an item is recomputed by the ORM. What depends on the written
+        amounts (the payment state) is recomputed by the ORM.
+        """
+        Move = self.env["account.move"]
+        amount_fields = [
+            field for field in Move._fields.values() if field.compute == "_compute_amount"
+        ]
+        settled = Move
+        for item in items:
+            move = item.move_id
+            terms = move.line_ids.filtered(lambda line: line.display_type == "payment_term")
+            if move.is_invoice(include_receipts=True) and terms == item:
+                settled |= move
+            elif not move.is_invoice(include_receipts=True):
+                settled |= move
+        invoices = settled.filtered(lambda move: move.is_invoice(include_receipts=True))
+        if invoices:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE account_move SET amount_residual = 0, amount_residual_signed = 0"
+                    " WHERE id = ANY(%s)",
+                    invoices.ids,
+                )
+            )
+            invoices.invalidate_recordset(["amount_residual", "amount_residual_signed"])
+            invoices.modified(["amount_residual", "amount_residual_signed"])
+        for field in amount_fields:
+            self.env.remove_to_compute(field, settled | counterparts.move_id)
 
     @api.model
     def _next_ids(self, table, count):

@@ -35,10 +35,10 @@ class TestLedgerFastPath(BankImportCommon):
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------
-    def _invoice(self, move_type, amount, currency=None):
+    def _invoice(self, move_type, amount, currency=None, partner=None):
         invoice = self.init_invoice(
             move_type,
-            partner=self.partner_a,
+            partner=partner or self.partner_a,
             amounts=[amount],
             currency=currency,
             invoice_date="2026-01-10",
@@ -62,13 +62,16 @@ class TestLedgerFastPath(BankImportCommon):
         )
 
     def _situations(self):
-        """Entries covering the cases: two the fast path takes, four it leaves."""
+        """Entries covering the cases: three the fast path takes, four it leaves."""
         paid = self._invoice("out_invoice", 100.0)
         bill = self._invoice("in_invoice", 250.0)
         fee = self._invoice("out_invoice", 80.0)
         partial = self._invoice("out_invoice", 300.0)
         foreign = self._invoice("out_invoice", 200.0, currency=self.other_currency)
         several = self._invoice("out_invoice", 30.0) | self._invoice("out_invoice", 20.0)
+        # Partner B pays in two instalments (30% in advance): one item of two is paid.
+        instalment = self._item(self._invoice("out_invoice", 100.0, partner=self.partner_b))
+        advance = instalment.sorted("balance")[0]
         entries = [
             (self._st_line(100.0, "INV paid"), [(self._item(paid), None)], None),
             (self._st_line(-250.0, "BILL paid"), [(self._item(bill), 250.0)], None),
@@ -79,6 +82,7 @@ class TestLedgerFastPath(BankImportCommon):
                 [(self._item(foreign), None)],
                 None,
             ),
+            (self._st_line(advance.balance, "INV advance"), [(advance, None)], None),
             (self._st_line(50.0, "INV two"), [(item, None) for item in self._item(several)], None),
         ]
         return [
@@ -200,9 +204,9 @@ class TestLedgerFastPath(BankImportCommon):
         orm = self._reconcile_and_roll_back(entries, orm=True)
         fast = self._reconcile_and_roll_back(entries, orm=False)
         self.assertEqual(orm["fast"], 0)
-        # Full payment of an invoice and of a bill; the fee, the part, the foreign
-        # currency and the two invoices go through the ORM.
-        self.assertEqual(fast["fast"], 2)
+        # Full payment of an invoice, of a bill and of an instalment; the fee, the
+        # part, the foreign currency and the two invoices go through the ORM.
+        self.assertEqual(fast["fast"], 3)
         for table, rows in orm["snapshot"].items():
             self.assertEqual(fast["snapshot"][table], rows, table)
         # The situations are what they say.
