@@ -313,10 +313,10 @@ class FinsyncLedger(models.AbstractModel):
         paid hook on the invoices that became paid."""
         env = self.env
         lines = counterparts | items
-        lines.invalidate_recordset([*RECONCILED_FIELDS, *COUNTERPART_FIELDS])
-        lines.invalidate_recordset(["matched_debit_ids", "matched_credit_ids"])
-        env["account.partial.reconcile"].browse(partial_ids).invalidate_recordset()
-        env["account.full.reconcile"].browse(full_ids).invalidate_recordset()
+        lines.invalidate_recordset([*RECONCILED_FIELDS, *COUNTERPART_FIELDS], flush=False)
+        lines.invalidate_recordset(["matched_debit_ids", "matched_credit_ids"], flush=False)
+        env["account.partial.reconcile"].browse(partial_ids).invalidate_recordset(flush=False)
+        env["account.full.reconcile"].browse(full_ids).invalidate_recordset(flush=False)
         counterparts.modified(COUNTERPART_FIELDS)
         # No distribution model applies (``_fast_refusal``): the ORM's counterpart gets
         # no distribution, and neither does this one, without a search per line.
@@ -347,14 +347,16 @@ class FinsyncLedger(models.AbstractModel):
         amount_fields = [
             field for field in Move._fields.values() if field.compute == "_compute_amount"
         ]
-        settled = Move
+        settled_ids = []
         for item in items:
             move = item.move_id
             terms = move.line_ids.filtered(lambda line: line.display_type == "payment_term")
-            if move.is_invoice(include_receipts=True) and terms == item:
-                settled |= move
-            elif not move.is_invoice(include_receipts=True):
-                settled |= move
+            if not move.is_invoice(include_receipts=True) or terms == item:
+                settled_ids.append(move.id)
+        settled = Move.browse(settled_ids)
+        # Before anything reads them: reading would recompute them.
+        for field in amount_fields:
+            self.env.remove_to_compute(field, settled | counterparts.move_id)
         invoices = settled.filtered(lambda move: move.is_invoice(include_receipts=True))
         if invoices:
             self.env.cr.execute(
@@ -364,10 +366,10 @@ class FinsyncLedger(models.AbstractModel):
                     invoices.ids,
                 )
             )
-            invoices.invalidate_recordset(["amount_residual", "amount_residual_signed"])
+            invoices.invalidate_recordset(
+                ["amount_residual", "amount_residual_signed"], flush=False
+            )
             invoices.modified(["amount_residual", "amount_residual_signed"])
-        for field in amount_fields:
-            self.env.remove_to_compute(field, settled | counterparts.move_id)
 
     @api.model
     def _next_ids(self, table, count):
