@@ -11,3 +11,4 @@ from . import statement_line_bulk_sequence
 from . import res_company
 from . import res_config_settings
 from . import finsync_ledger
+from . import finsync_ledger_fast

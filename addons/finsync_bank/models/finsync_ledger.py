@@ -83,27 +83,50 @@ class FinsyncLedger(models.AbstractModel):
         """Reconcile many statement lines with their allocations at once (locked by the
         caller).
 
-        Set-based: the journal items of every line are read once, every suspense
-        line is replaced by its counterparts (``_replace_suspense``), and every
-        counterpart is reconciled with its item in one reconciliation plan; then
-        the transactions move to reconciled (``_mark_reconciled``). Nothing is
-        written when one entry does not add up. Returns the transactions.
+        The common entries (one company-currency item paid exactly) are written
+        set-based (``finsync_ledger_fast.py``); the others through the ORM
+        (``_reconcile_orm``). Then the transactions move to reconciled
+        (``_mark_reconciled``). Nothing is written when one entry does not add
+        up. Returns the transactions.
+        """
+        self._prefetch_entries(entries)
+        fast, other = self._fast_entries(entries)
+        if fast:
+            self._reconcile_fast(fast)
+        if other:
+            self._reconcile_orm(other)
+        return self._mark_reconciled(entries)
+
+    @api.model
+    def _prefetch_entries(self, entries):
+        """Read the journal items, transactions and items of all entries at once.
+
+        The items come one by one from their callers: read them in one query,
+        not one per item, and let each keep the prefetch of all of them.
         """
         st_lines = self.env["account.bank.statement.line"].union(*(e["st_line"] for e in entries))
         st_lines.move_id.line_ids.mapped("account_id")  # prefetch every journal item once
         st_lines.finsync_transaction_ids.mapped("state")  # and every transaction
-        # The items come one by one from their callers: read them in one query,
-        # not one per item.
         all_items = self.env["account.move.line"].union(
             *(item for entry in entries for item, _amount in entry["allocations"])
         )
         all_items.mapped("amount_residual_currency")
-        replacements, items = [], []
         for entry in entries:
             entry["allocations"] = [
                 (item.with_prefetch(all_items._ids), amount)
                 for item, amount in entry["allocations"]
             ]
+
+    @api.model
+    def _reconcile_orm(self, entries):
+        """Reconcile entries through Odoo's ORM: every suspense line is replaced by
+        its counterparts (``_replace_suspense``), and every counterpart is
+        reconciled with its item in one reconciliation plan."""
+        all_items = self.env["account.move.line"].union(
+            *(item for entry in entries for item, _amount in entry["allocations"])
+        )
+        replacements, items = [], []
+        for entry in entries:
             liquidity, _suspense, other = entry["st_line"]._seek_for_lines()
             counterparts = self._prepare_counterparts(entry, liquidity, other)
             replacements.append((entry["st_line"], [vals for vals, _item in counterparts]))
@@ -118,7 +141,6 @@ class FinsyncLedger(models.AbstractModel):
             if item
         ]
         self._reconcile_plan(plan)
-        return self._mark_reconciled(entries)
 
     @api.model
     def _replace_suspense(self, replacements):

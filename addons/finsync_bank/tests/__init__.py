@@ -10,5 +10,6 @@ from . import test_bank_api
 from . import test_ui_tour
 from . import test_bulk_posting
 from . import test_bulk_posting_overrides
+from . import test_ledger_fast
 from . import test_import_screens
 from . import test_pending_booked
