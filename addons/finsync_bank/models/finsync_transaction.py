@@ -121,3 +121,47 @@ class FinsyncTransaction(models.Model):
             "transaction_type": self.bank_transaction_code,
             "finsync_import_id": self.external_id,
         }
+
+    # ------------------------------------------------------------------
+    # Reconciled outside FinSync
+    # ------------------------------------------------------------------
+    def _finsync_follow_statement_lines(self):
+        """The transactions follow their statement lines, reconciled or unreconciled
+        outside FinSync (see ``account_bank_statement_line.py``): a settled one
+        whose line is reconciled moves to reconciled, a reconciled one whose line
+        is not any more moves back to settled. Any other state stays as it is."""
+        self.statement_line_id.mapped("is_reconciled")  # one read for all
+        reconciled = self.filtered(
+            lambda tx: tx.state == "settled" and tx.statement_line_id.is_reconciled
+        )
+        unreconciled = self.filtered(
+            lambda tx: tx.state == "reconciled"
+            and tx.statement_line_id
+            and not tx.statement_line_id.is_reconciled
+        )
+        if reconciled:
+            reconciled._finsync_reconciled_outside(
+                self.env._("Reconciled outside FinSync by %(user)s", user=self.env.user.name)
+            )
+        if unreconciled:
+            unreconciled._finsync_unreconciled_outside(
+                self.env._(
+                    "Reconciliation undone outside FinSync by %(user)s", user=self.env.user.name
+                )
+            )
+        if reconciled or unreconciled:
+            _logger.info(
+                "FinSync: %d transactions reconciled and %d unreconciled outside FinSync",
+                len(reconciled),
+                len(unreconciled),
+            )
+
+    def _finsync_reconciled_outside(self, reason):
+        """Hook: the statement lines of these settled transactions were reconciled
+        outside FinSync. They move to reconciled with ``reason``."""
+        return self._transition("reconciled", reason=reason)
+
+    def _finsync_unreconciled_outside(self, reason):
+        """Hook: the statement lines of these reconciled transactions were
+        unreconciled outside FinSync. They move back to settled with ``reason``."""
+        return self._transition("settled", reason=reason)

@@ -141,6 +141,10 @@ class FinsyncTransaction(models.Model):
             reason=reason or self.env._("no reason given (undone in Odoo)"),
         )
         self._transition("settled", reason=text)
+        self._clear_match(text)
+
+    def _clear_match(self, text):
+        """Forget how the transactions were matched, saying why in their chatter."""
         self.write(
             {
                 "match_rule_id": False,
@@ -152,6 +156,19 @@ class FinsyncTransaction(models.Model):
         )
         for tx in self:
             tx.message_post(body=text)
+
+    def _finsync_reconciled_outside(self, reason):
+        """Reconciled outside FinSync: what was open about them not matching closes."""
+        res = super()._finsync_reconciled_outside(reason)
+        self.mapped("exception_ids")  # one query for all
+        self.env["finsync.matching"]._close_matching_exceptions(self, reason)
+        return res
+
+    def _finsync_unreconciled_outside(self, reason):
+        """Unreconciled outside FinSync: back to settled, their old match forgotten."""
+        res = super()._finsync_unreconciled_outside(reason)
+        self._clear_match(reason)
+        return res
 
     def _notify(self, message):
         return {

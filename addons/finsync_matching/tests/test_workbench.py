@@ -1,7 +1,12 @@
 import ast
+from types import SimpleNamespace
+from unittest.mock import patch
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
+
+from odoo.addons.finsync_bank.models import account_bank_statement_line as statement_line_module
 
 from .test_wizards import WizardCommon
 
@@ -260,6 +265,104 @@ class TestWorkbench(WorkbenchCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestReconciledOutsideFinsync(WorkbenchCommon):
+    """A bank line reconciled, then unreconciled, with Odoo's own journal item tools:
+    its transaction and exception follow at commit (``cr.flush()`` runs what a
+    commit runs), and the workbench with them."""
+
+    def _proposal_line(self, reference):
+        [tx] = self._proposals(self._line("150.00", self.invoice_a.name, reference))
+        self.assertEqual(tx.state, "settled")
+        exception = self._exception(tx)
+        self.env.cr.flush()  # the import's commit
+        return tx, exception
+
+    def _reconcile_in_odoo(self, tx):
+        """As an accountant would without FinSync: the journal's suspense account
+        allows reconciliation, a miscellaneous entry moves the customer's payment
+        from the receivable to suspense, and the Reconcile action on journal items
+        (``account.move.line.reconcile()``) pairs the bank line's suspense line and
+        the invoice's receivable line with it. Returns the entry's suspense line."""
+        st_line = tx.statement_line_id
+        _liquidity, suspense, _other = st_line._seek_for_lines()
+        suspense.account_id.reconcile = True
+        receivable = self._receivable(self.invoice_a)
+        entry = self.env["account.move"].create(
+            {
+                "journal_id": self.company_data["default_journal_misc"].id,
+                "date": st_line.date,
+                "line_ids": [
+                    Command.create(
+                        {"account_id": suspense.account_id.id, "debit": 150.0, "name": "Pmt"}
+                    ),
+                    Command.create(
+                        {
+                            "account_id": receivable.account_id.id,
+                            "partner_id": receivable.partner_id.id,
+                            "credit": 150.0,
+                            "name": "Pmt",
+                        }
+                    ),
+                ],
+            }
+        )
+        entry.action_post()
+        self.env.cr.flush()  # that set-up's commit
+        moved = entry.line_ids.filtered(lambda aml: aml.account_id == suspense.account_id)
+        lines = self.env["account.move.line"].with_user(self.accountant_user)
+        (lines.browse((suspense | moved).ids)).reconcile()
+        (lines.browse((receivable | (entry.line_ids - moved)).ids)).reconcile()
+        # The commit at the end of the accountant's request.
+        with patch.object(statement_line_module, "request", SimpleNamespace(env=lines.env)):
+            lines.env.cr.flush()
+        return moved
+
+    def test_reconciled_in_odoo_reconciles_the_transaction_and_closes_its_exception(self):
+        tx, exception = self._proposal_line("OUT1")
+        line = tx.statement_line_id
+        self.assertIn(line, self._workbench())
+        self._reconcile_in_odoo(tx)
+        self.assertTrue(line.is_reconciled)
+        self.assertEqual(self.invoice_a.payment_state, "paid")
+        self.assertEqual(tx.state, "reconciled")
+        last = tx.transition_ids.sorted("id")[-1]
+        self.assertEqual((last.from_state, last.to_state), ("settled", "reconciled"))
+        self.assertIn("outside FinSync", last.reason)
+        self.assertIn(self.accountant_user.name, last.reason)
+        self.assertFalse(exception.is_open)
+        self.assertIn("outside FinSync", exception.resolution_note or "")
+        self.assertNotIn(line, self._workbench())
+        self.env.cr.flush()  # a second commit finds nothing to do
+        self.assertEqual(len(tx.transition_ids.filtered(lambda t: t.to_state == "reconciled")), 1)
+
+    def test_unreconciled_in_odoo_brings_the_transaction_back_to_settled(self):
+        tx, _exception = self._proposal_line("OUT2")
+        line = tx.statement_line_id
+        moved = self._reconcile_in_odoo(tx)
+        self.assertEqual(tx.state, "reconciled")
+        # The Unreconcile action on the entry's suspense line.
+        moved.with_user(self.accountant_user).remove_move_reconcile()
+        self.env.cr.flush()
+        self.assertFalse(line.is_reconciled)
+        self.assertEqual(tx.state, "settled")
+        last = tx.transition_ids.sorted("id")[-1]
+        self.assertEqual((last.from_state, last.to_state), ("reconciled", "settled"))
+        self.assertIn("outside FinSync", last.reason)
+        self.assertIn(line, self._workbench())
+        self.env.cr.flush()
+        self.assertEqual(len(tx.transition_ids.filtered(lambda t: t.to_state == "settled")), 2)
+
+    def test_finsync_own_reconciliation_is_recorded_once(self):
+        tx, _exception = self._proposal_line("OUT3")
+        tx.statement_line_id.with_user(self.accountant_user).action_finsync_confirm_proposals()
+        self.env.cr.flush()
+        reasons = tx.transition_ids.filtered(lambda t: t.to_state == "reconciled").mapped("reason")
+        self.assertEqual(len(reasons), 1)
+        self.assertNotIn("outside FinSync", reasons[0])
+        self.assertEqual(tx.match_mode, "confirmed")
+
+
+@tagged("post_install", "-at_install")
 class TestWorkbenchBesideReconcileOca(WorkbenchCommon):
     """OCA's account_reconcile_oca and the workbench on the same bank lines.
 
@@ -316,10 +419,39 @@ class TestWorkbenchBesideReconcileOca(WorkbenchCommon):
         ) as form:
             form.add_account_move_line_id = self._receivable(self.invoice_a)
             self.assertTrue(form.can_reconcile)
+        exception = self._exception(tx)
+        self.env.cr.flush()  # the import's commit
         line.reconcile_bank_line()
+        self.env.cr.flush()  # the widget's commit
         self.assertTrue(line.is_reconciled)
         self.assertEqual(self.invoice_a.payment_state, "paid")
         self.assertNotIn(line, self._workbench())
+        self.assertEqual(tx.state, "reconciled")
+        self.assertIn("outside FinSync", tx.transition_ids.sorted("id")[-1].reason)
+        self.assertFalse(exception.is_open)
         with self.assertRaisesRegex(UserError, "has a proposal to confirm"):
             line.with_user(self.accountant_user).action_finsync_confirm_proposals()
         self.assertEqual(len(self.invoice_a.line_ids.matched_credit_ids), 1, "paid once")
+
+    def test_keep_mode_reconcile_and_reverse_follow_the_line(self):
+        self._require_oca()
+        self.rule.auto_reconcile = False
+        [tx] = self._import_lines(self._line("150.00", self.invoice_a.name, "OCA3"))
+        line = tx.statement_line_id
+        line.journal_id.reconcile_mode = "keep"
+        line._seek_for_lines()[1].account_id.reconcile = True
+        self.env.cr.flush()  # the import's commit
+        with Form(
+            line, view="account_reconcile_oca.bank_statement_line_form_reconcile_view"
+        ) as form:
+            form.add_account_move_line_id = self._receivable(self.invoice_a)
+        line.reconcile_bank_line()
+        self.env.cr.flush()
+        self.assertTrue(line.is_reconciled)
+        self.assertEqual(tx.state, "reconciled")
+        # OCA's "keep" unreconcile reverses the reconciling entry.
+        line.unreconcile_bank_line()
+        self.env.cr.flush()
+        self.assertFalse(line.is_reconciled)
+        self.assertEqual(tx.state, "settled")
+        self.assertIn(line, self._workbench())
