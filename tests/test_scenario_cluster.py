@@ -69,6 +69,9 @@ def test_nginx_config_routes_http_and_websocket_to_every_node(tmp_path):
     websocket = text.split("upstream finsync_websocket {")[1].split("}")[0]
     assert "127.0.0.1:8480" in http and "127.0.0.1:8482" in http
     assert "8481" not in http, "the gevent ports serve websockets only"
+    # The node with the fewest requests in progress gets the next one (round robin
+    # queued behind a busy node: 0.71x one node's rate on a quiet machine).
+    assert "least_conn;" in http
     assert "127.0.0.1:8481" in websocket and "127.0.0.1:8483" in websocket
     assert "listen 127.0.0.1:8470;" in text
     location = text.split("location /websocket {")[1].split("}")[0]
