@@ -29,7 +29,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from odoo.addons.finsync_base.models.bulk_sql import execute_bulk
+from odoo.addons.finsync_base.models.bulk_sql import execute_bulk, foreign_overrides, next_ids
 
 _logger = logging.getLogger(__name__)
 
@@ -65,15 +65,6 @@ RECONCILED_FIELDS = [
     "matching_number",
 ]
 COUNTERPART_FIELDS = ["account_id", "partner_id", "name"]
-
-
-def _addon_of(python_module):
-    """The addon a Python module belongs to ("base" for the ORM itself)."""
-    if python_module.startswith("odoo.addons."):
-        return python_module.split(".")[2]
-    if python_module == "odoo" or python_module.startswith("odoo."):
-        return "base"
-    return python_module
 
 
 class FinsyncLedger(models.AbstractModel):
@@ -166,17 +157,7 @@ class FinsyncLedger(models.AbstractModel):
     def _fast_foreign_overrides(self):
         """The modules outside ``FAST_KNOWN_MODULES`` overriding a method of
         ``FAST_REPLACED_METHODS`` (read from the registry's classes)."""
-        foreign = set()
-        for model, methods in FAST_REPLACED_METHODS.items():
-            for klass in type(self.env[model]).__mro__:
-                for name in methods:
-                    func = klass.__dict__.get(name)
-                    if func is None:
-                        continue
-                    module = _addon_of(getattr(func, "__module__", None) or klass.__module__)
-                    if module not in FAST_KNOWN_MODULES:
-                        foreign.add(module)
-        return foreign
+        return set(foreign_overrides(self.env, FAST_REPLACED_METHODS, FAST_KNOWN_MODULES))
 
     # ------------------------------------------------------------------
     # Journal items
@@ -200,8 +181,8 @@ class FinsyncLedger(models.AbstractModel):
         items.move_id.line_ids.mapped("display_type")  # for _settle_move_amounts, one query
         env.flush_all()
         now = fields.Datetime.now()
-        full_ids = self._next_ids("account_full_reconcile", len(fast))
-        partial_ids = self._next_ids("account_partial_reconcile", len(fast))
+        full_ids = next_ids(self.env, "account_full_reconcile", len(fast))
+        partial_ids = next_ids(self.env, "account_partial_reconcile", len(fast))
         partial_rows, line_rows, counterpart_rows = [], [], []
         for (entry, item, suspense), full_id, partial_id in zip(
             fast, full_ids, partial_ids, strict=True
@@ -370,14 +351,3 @@ class FinsyncLedger(models.AbstractModel):
                 ["amount_residual", "amount_residual_signed"], flush=False
             )
             invoices.modified(["amount_residual", "amount_residual_signed"])
-
-    @api.model
-    def _next_ids(self, table, count):
-        self.env.cr.execute(
-            SQL(
-                "SELECT nextval(%s) FROM generate_series(1, %s)",
-                f"{table}_id_seq",
-                count,
-            )
-        )
-        return [row[0] for row in self.env.cr.fetchall()]

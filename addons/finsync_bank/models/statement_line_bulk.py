@@ -26,7 +26,7 @@ import psycopg2.errors
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
-from odoo.addons.finsync_base.models.bulk_sql import execute_bulk
+from odoo.addons.finsync_base.models.bulk_sql import foreign_overrides, insert_rows, next_ids
 from odoo.addons.queue_job.exception import RetryableJobError
 
 _logger = logging.getLogger(__name__)
@@ -108,15 +108,6 @@ BULK_KNOWN_OVERRIDES = frozenset(
 
 # Stored fields of account.bank.statement that depend on its lines (see _statement_values).
 STATEMENT_FIELDS = ["first_line_index", "date", "balance_end", "is_complete", "journal_id"]
-
-
-def _addon_of(python_module):
-    """The addon a Python module belongs to ("base" for the ORM itself)."""
-    if python_module.startswith("odoo.addons."):
-        return python_module.split(".")[2]
-    if python_module == "odoo" or python_module.startswith("odoo."):
-        return "base"
-    return python_module
 
 
 class BulkConflict(Exception):
@@ -278,19 +269,9 @@ class FinsyncStatementLineBulk(models.AbstractModel):
         each class of its MRO that defines the method is one override, and the
         function's module names the addon it comes from.
         """
-        foreign = {}
-        for model, methods in BULK_REPLACED_METHODS.items():
-            for klass in type(self.env[model]).__mro__:
-                for name in methods:
-                    func = klass.__dict__.get(name)
-                    if func is None:
-                        continue
-                    module = _addon_of(getattr(func, "__module__", None) or klass.__module__)
-                    if module not in BULK_KNOWN_MODULES and (
-                        (module, f"{model}.{name}") not in BULK_KNOWN_OVERRIDES
-                    ):
-                        foreign.setdefault(module, []).append(f"{model}.{name}")
-        return foreign
+        return foreign_overrides(
+            self.env, BULK_REPLACED_METHODS, BULK_KNOWN_MODULES, BULK_KNOWN_OVERRIDES
+        )
 
     @api.model
     def _analytic_distribution(self, journal):
@@ -350,9 +331,9 @@ class FinsyncStatementLineBulk(models.AbstractModel):
             model.check_access("create")
         env.flush_all()
         count = len(vals_list)
-        move_ids = self._next_ids(Move._table, count)
-        st_line_ids = self._next_ids(StLine._table, count)
-        aml_ids = self._next_ids(Line._table, 2 * count)
+        move_ids = next_ids(self.env, Move._table, count)
+        st_line_ids = next_ids(self.env, StLine._table, count)
+        aml_ids = next_ids(self.env, Line._table, 2 * count)
         ctx = self._context_values(journal)
         names, sequence_cache = self._sequence_names(journal, vals_list, move_ids)
         move_rows, aml_rows, st_rows = [], [], []
@@ -398,33 +379,16 @@ class FinsyncStatementLineBulk(models.AbstractModel):
         return StLine.browse(st_line_ids)
 
     @api.model
-    def _next_ids(self, table, count):
-        self.env.cr.execute(
-            SQL(
-                "SELECT nextval(%s) FROM generate_series(1, %s)",
-                f"{table}_id_seq",
-                count,
-            )
-        )
-        return [row[0] for row in self.env.cr.fetchall()]
-
-    @api.model
     def _insert(self, table, rows):
-        columns = list(rows[0])
-        placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
         # The rows carry labels and account numbers: a failure is neither logged
         # nor raised with its values. Unique violations propagate (their message
         # quotes the key only: an entry name, an import id): the caller knows a
         # lost race for a name, and the gateways' jobs retry a repeated id.
-        execute_bulk(
+        insert_rows(
             self.env,
             self.env._("%(count)s rows of %(table)s", count=len(rows), table=table),
-            SQL(
-                "INSERT INTO %s (%s) VALUES %s",
-                SQL.identifier(table),
-                SQL(", ").join(SQL.identifier(column) for column in columns),
-                SQL(", ").join(SQL(placeholder, *row.values()) for row in rows),
-            ),
+            table,
+            rows,
             keep=(psycopg2.errors.UniqueViolation,),
         )
 

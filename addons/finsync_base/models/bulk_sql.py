@@ -12,6 +12,7 @@ import psycopg2
 from psycopg2 import errorcodes
 
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..tools.transient import TRANSIENT_DB_ERRORS
 
@@ -56,3 +57,63 @@ def execute_bulk(env, batch, query, params=None, keep=()):
         raise UserError(
             env._("%(batch)s could not be stored: %(problem)s", batch=batch, problem=problem)
         ) from None
+
+
+def next_ids(env, table, count):
+    """``count`` new ids of ``table``, taken from its sequence as an INSERT would."""
+    env.cr.execute(SQL("SELECT nextval(%s) FROM generate_series(1, %s)", f"{table}_id_seq", count))
+    return [row[0] for row in env.cr.fetchall()]
+
+
+def insert_rows(env, batch, table, rows, keep=()):
+    """One INSERT of ``rows`` (dicts with the same keys) into ``table``, via ``execute_bulk``."""
+    columns = list(rows[0])
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    execute_bulk(
+        env,
+        batch,
+        SQL(
+            "INSERT INTO %s (%s) VALUES %s",
+            SQL.identifier(table),
+            SQL(", ").join(SQL.identifier(column) for column in columns),
+            SQL(", ").join(SQL(placeholder, *row.values()) for row in rows),
+        ),
+        keep=keep,
+    )
+
+
+def addon_of(python_module):
+    """The addon a Python module belongs to ("base" for the ORM itself)."""
+    if python_module.startswith("odoo.addons."):
+        return python_module.split(".")[2]
+    if python_module == "odoo" or python_module.startswith("odoo."):
+        return "base"
+    return python_module
+
+
+def foreign_overrides(env, replaced_methods, known_modules, known_overrides=frozenset()):
+    """``{module: ["model.method", ...]}``: the modules outside ``known_modules`` that
+    define a method of ``replaced_methods`` (``{model: (method, ...)}``) in the
+    registry's classes, but for the single ``(module, "model.method")`` pairs of
+    ``known_overrides``.
+
+    A set-based path that writes rows itself reproduces what the known modules'
+    versions of those methods do; another module's override would be skipped,
+    so the caller goes through the ORM when this is not empty. The registry's
+    class of a model inherits every module's class of it: each class of its MRO
+    that defines the method is one override, and the function's module names
+    the addon it comes from.
+    """
+    foreign = {}
+    for model, methods in replaced_methods.items():
+        for klass in type(env[model]).__mro__:
+            for name in methods:
+                func = klass.__dict__.get(name)
+                if func is None:
+                    continue
+                module = addon_of(getattr(func, "__module__", None) or klass.__module__)
+                if module not in known_modules and (
+                    (module, f"{model}.{name}") not in known_overrides
+                ):
+                    foreign.setdefault(module, []).append(f"{model}.{name}")
+    return foreign
