@@ -61,10 +61,17 @@ class FinsyncTransaction(models.Model):
             jobs.append(
                 chunk.with_delay(
                     channel=BANK_CHANNEL,
-                    description=self.env._(
-                        "Post %(count)s bank lines to %(statement)s",
-                        count=len(chunk),
-                        statement=chunk[0].bank_statement_id.name,
+                    description=(
+                        self.env._(
+                            "Post 1 bank line to %(statement)s",
+                            statement=chunk[0].bank_statement_id.name,
+                        )
+                        if len(chunk) == 1
+                        else self.env._(
+                            "Post %(count)s bank lines to %(statement)s",
+                            count=len(chunk),
+                            statement=chunk[0].bank_statement_id.name,
+                        )
                     ),
                     identity_key=identity_exact,
                 )._post_statement_lines()

@@ -184,7 +184,11 @@ class FinsyncMatching(models.AbstractModel):
             jobs.append(
                 self.with_delay(
                     channel=MATCHING_CHANNEL,
-                    description=self.env._("Match %(count)s bank lines", count=len(chunk)),
+                    description=(
+                        self.env._("Match 1 bank line")
+                        if len(chunk) == 1
+                        else self.env._("Match %(count)s bank lines", count=len(chunk))
+                    ),
                     identity_key=identity_exact,
                 )._match_job(chunk.ids)
             )

@@ -130,3 +130,16 @@ class TestMatchingJobs(ReconcileCommon):
         self.assertEqual(wizard.event_ids.transaction_ids.state, "settled")
         self.assertIn("matched by a background job", wizard.message)
         self.assertFalse(wizard.matched_count)
+
+    def test_job_descriptions_count_lines_in_words_a_reader_expects(self):
+        """The Jobs list says "Match 1 bank line", not "Match 1 bank lines"."""
+        one, two, three = self._import_lines(
+            self._line("150.00", self.invoice_a.name, "J21"),
+            self._line("80.00", self.invoice_b.name, "J22"),
+            self._line("70.00", self.invoice_c.name, "J23"),
+        ).statement_line_id
+        jobs = self.env["finsync.matching"]._enqueue_matching(one | two | three, chunk_size=2)
+        self.assertEqual(
+            [job.db_record().name for job in jobs],
+            ["Match 2 bank lines", "Match 1 bank line"],
+        )
