@@ -315,9 +315,16 @@ def run(args):
         changed_at = time.perf_counter()
         seen, pulls = 0, 0
         while seen < len(expected) and pulls < args.max_pulls:
+            pulled_at = time.perf_counter()
             pull(registry, environment, backend_id)
             pulls += 1
             seen = visible(registry, environment, backend_id, expected)
+            print(
+                f"finsync: incremental pull {pulls}: {seen} of {len(expected)} changes visible, "
+                f"pull {time.perf_counter() - pulled_at:.1f} s, since the changes "
+                f"{time.perf_counter() - changed_at:.1f} s",
+                file=sys.stderr,
+            )
         incremental_s = time.perf_counter() - changed_at
         rounds = write_back(registry, environment, backend_id)
     finally:
