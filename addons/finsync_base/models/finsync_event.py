@@ -1,6 +1,7 @@
 import base64
 import hashlib
 import logging
+import os
 import uuid
 
 import psycopg2
@@ -386,10 +387,25 @@ class FinsyncEvent(models.Model):
                 # Collected again if this transaction rolls back (as core does).
                 Attachment._mark_for_gc(fname)
             return
+        checklist = Attachment._full_path("checklist")
+
+        def mark_for_gc(full_path):
+            # Collected again if this transaction rolls back: what core's _mark_for_gc
+            # does (an empty file of the same name in the filestore's checklist, which
+            # its garbage collector reads), without building the paths again and
+            # checking them for each of thousands of files.
+            path = os.path.join(checklist, files[full_path][0])
+            try:
+                with open(path, "ab"):
+                    pass
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "ab"):
+                    pass
+
         write_all(
             {full_path: data for full_path, (_fname, data) in files.items()},
-            # Collected again if this transaction rolls back (as core does).
-            on_written=lambda full_path: Attachment._mark_for_gc(files[full_path][0]),
+            on_written=mark_for_gc,
         )
 
     # ------------------------------------------------------------------

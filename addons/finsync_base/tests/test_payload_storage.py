@@ -283,3 +283,10 @@ class TestWriteAll(FinsyncCommon):
             [event._get_raw_payload() for event in stored],
             [event["payload"].encode() for event in events],
         )
+        checklist = os.path.join(filestore_dir, "checklist")
+        for event in events:
+            checksum = hashlib.sha1(event["payload"].encode()).hexdigest()
+            self.assertTrue(
+                os.path.exists(os.path.join(checklist, checksum[:2], checksum)),
+                "marked for the garbage collector (collected if the transaction rolls back)",
+            )
