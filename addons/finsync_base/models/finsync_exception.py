@@ -475,6 +475,10 @@ class FinsyncException(models.Model):
         that opened the same one meanwhile (invisible to this transaction) gets
         a ``RetryableJobError``: run again, it counts a recurrence.
         """
+        if not records:
+            # Nothing to open: no look-up, and no savepoint (which flushes everything
+            # pending, thousands of records in a CRM page).
+            return self.sudo().browse()
         keys = {rec.id: f"{exception_type}:{rec._name}:{rec.id}" for rec in records}
         # sudo: a connector's technical user opens exceptions it cannot manage.
         keeper = _GUARD.grant(self.sudo())
@@ -499,8 +503,10 @@ class FinsyncException(models.Model):
             )
             vals_list.append(vals)
         try:
-            with self.env.cr.savepoint():
-                created = keeper.create(vals_list)
+            created = keeper.browse()
+            if vals_list:
+                with self.env.cr.savepoint():
+                    created = keeper.create(vals_list)
         except psycopg2.errors.UniqueViolation as err:
             raise RetryableJobError(
                 self.env._(

@@ -1,4 +1,5 @@
 import builtins
+import ctypes
 import errno
 import hashlib
 import json
@@ -9,7 +10,8 @@ from unittest.mock import patch
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..components.connector import CONNECTORS, GenericConnector
-from ..tools.filestore import write_whole
+from ..tools import filestore
+from ..tools.filestore import write_all, write_whole
 from .common import FinsyncCommon
 
 
@@ -163,3 +165,128 @@ class TestWriteWhole(FinsyncCommon):
         self.assertFalse(write_whole(path, b"0123456789"), "a whole file is kept")
         with open(path, "rb") as handle:
             self.assertEqual(handle.read(), b"0123456789")
+
+
+class _RecordingSyncfs:
+    """Stands for ``syncfs``: records what the directory holds at each flush, then
+    flushes (or fails with ``fail``, an errno, as a disk reporting a lost write)."""
+
+    def __init__(self, directory, fail=None):
+        self.directory = directory
+        self.fail = fail
+        self.seen = []
+        self.real = filestore._SYNCFS
+
+    def __call__(self, descriptor):
+        names = []
+        for root, _dirs, entries in os.walk(self.directory):
+            names += [os.path.join(root, entry) for entry in entries]
+        self.seen.append(sorted(names))
+        if self.fail:
+            ctypes.set_errno(self.fail)
+            return -1
+        return self.real(descriptor)
+
+
+@tagged("post_install", "-at_install")
+class TestWriteAll(FinsyncCommon):
+    """A page of payloads is written whole with two disk flushes, not one per file."""
+
+    def setUp(self):
+        super().setUp()
+        if filestore._SYNCFS is None:
+            self.skipTest("no syncfs here: write_all flushes each file as write_whole does")
+        self.directory = os.path.join(
+            self.env["ir.attachment"]._filestore(), f"finsync-write-all-{os.urandom(4).hex()}"
+        )
+        self.addCleanup(shutil.rmtree, self.directory, ignore_errors=True)
+        self.files = {
+            os.path.join(self.directory, f"{index:02x}", f"file{index}"): b"payload %d" % index
+            for index in range(5)
+        }
+
+    def _on_disk(self):
+        found = {}
+        for root, _dirs, entries in os.walk(self.directory):
+            for entry in entries:
+                with open(os.path.join(root, entry), "rb") as handle:
+                    found[os.path.join(root, entry)] = handle.read()
+        return found
+
+    def test_files_are_flushed_whole_before_they_get_their_names(self):
+        flush = _RecordingSyncfs(self.directory)
+        with patch.object(filestore, "_SYNCFS", flush), patch("os.fsync") as fsync:
+            written = write_all(self.files)
+        self.assertEqual(sorted(written), sorted(self.files))
+        self.assertEqual(len(flush.seen), 2, "two flushes for the whole batch")
+        fsync.assert_not_called()
+        before, after = flush.seen
+        self.assertFalse(set(before) & set(self.files), "no file has its name before the flush")
+        self.assertEqual(len(before), 5)
+        self.assertTrue(all(name.endswith(".tmp") for name in before))
+        self.assertEqual(after, sorted(self.files), "renamed, then flushed again")
+        self.assertEqual(self._on_disk(), self.files)
+
+    def test_a_full_disk_leaves_no_file_and_cut_short_ones_are_replaced(self):
+        with disk_full_under(self.directory), self.assertRaises(OSError) as caught:
+            write_all(self.files)
+        self.assertEqual(caught.exception.errno, errno.ENOSPC)
+        self.assertEqual(self._on_disk(), {}, "neither the files nor temporary ones")
+
+        cut_short, whole = list(self.files)[:2]
+        os.makedirs(os.path.dirname(cut_short), exist_ok=True)
+        os.makedirs(os.path.dirname(whole), exist_ok=True)
+        with open(cut_short, "wb") as handle:
+            handle.write(b"pay")  # what a writer that stopped halfway leaves
+        with open(whole, "wb") as handle:
+            handle.write(self.files[whole])
+        written = write_all(self.files)
+        self.assertNotIn(whole, written, "a whole file is kept")
+        self.assertIn(cut_short, written)
+        self.assertEqual(self._on_disk(), self.files)
+        self.assertEqual(write_all(self.files), [], "all whole: nothing written again")
+
+    def test_a_write_the_disk_reports_lost_raises_and_leaves_no_file(self):
+        flush = _RecordingSyncfs(self.directory, fail=errno.EIO)
+        with patch.object(filestore, "_SYNCFS", flush), self.assertRaises(OSError) as caught:
+            write_all(self.files)
+        self.assertEqual(caught.exception.errno, errno.EIO)
+        self.assertEqual(len(flush.seen), 1, "nothing renamed after a failed flush")
+        self.assertEqual(self._on_disk(), {}, "no file, whole or temporary")
+
+    def test_a_page_of_events_is_stored_with_two_flushes_or_not_at_all(self):
+        Event = self.env["finsync.event"]
+        nonce = os.urandom(8).hex()
+        events = [
+            {"payload": f'{{"page": "{nonce}", "n": {index}}}', "external_id": f"{nonce}-{index}"}
+            for index in range(4)
+        ]
+        filestore_dir = self.env["ir.attachment"]._filestore()
+        # The caller's transaction rolls back (a savepoint here): nothing is stored.
+        with disk_full_under(filestore_dir), self.assertRaises(OSError), self.env.cr.savepoint():
+            Event._ingest(self.backend, events)
+        self.assertFalse(
+            Event.search([("backend_id", "=", self.backend.id), ("dedup_key", "like", nonce)]),
+            "no event stored without its payload",
+        )
+        for event in events:
+            checksum = hashlib.sha1(event["payload"].encode()).hexdigest()
+            self.assertFalse(os.path.exists(os.path.join(filestore_dir, checksum[:2], checksum)))
+
+        flush = _RecordingSyncfs(self.directory)
+        with patch.object(filestore, "_SYNCFS", flush), patch("os.fsync") as fsync:
+            stored = Event._ingest(self.backend, events)
+        self.assertEqual(len(stored), 4)
+        self.assertEqual(len(flush.seen), 2, "one page, two flushes")
+        fsync.assert_not_called()
+        self.assertEqual(
+            [event._get_raw_payload() for event in stored],
+            [event["payload"].encode() for event in events],
+        )
+        checklist = os.path.join(filestore_dir, "checklist")
+        for event in events:
+            checksum = hashlib.sha1(event["payload"].encode()).hexdigest()
+            self.assertTrue(
+                os.path.exists(os.path.join(checklist, checksum[:2], checksum)),
+                "marked for the garbage collector (collected if the transaction rolls back)",
+            )

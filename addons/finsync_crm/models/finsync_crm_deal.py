@@ -139,14 +139,20 @@ class FinsyncCrmDeal(models.Model):
                 [{"backend_id": backend.id, "sf_id": sf_id} for sf_id in missing]
             )
             deals.update({deal.sf_id: deal for deal in created})
+        lines_by_opp = {}
+        for line in lines.values():
+            lines_by_opp.setdefault(line["opportunity"], []).append(line)
         # sudo: deals are written by the sync only (no write right for people).
-        touched = self.sudo().browse()
+        touched_ids = []
         now = fields.Datetime.now()
         for sf_id, deal in deals.items():
-            vals = deal._crm_merge(opps.get(sf_id), lines, gone_lines, sf_id in gone_opps)
+            vals = deal._crm_merge(
+                opps.get(sf_id), lines_by_opp.get(sf_id, ()), gone_lines, sf_id in gone_opps
+            )
             if vals:
                 deal.write({**vals, "last_sync_date": now})
-                touched |= deal
+                touched_ids.append(deal.id)
+        touched = self.sudo().browse(touched_ids)
         touched._crm_apply()
         return touched
 
@@ -178,7 +184,10 @@ class FinsyncCrmDeal(models.Model):
         return candidates.filtered(lambda d: set(d.sf_line_ids.split()) & line_ids)
 
     def _crm_merge(self, opp, lines, gone_lines, gone):
-        """The values of this deal with a newer opportunity, line items or deletions."""
+        """The values of this deal with a newer opportunity, line items or deletions.
+
+        ``lines``: the newest versions of this opportunity's line items in the page.
+        """
         self.ensure_one()
         vals = {}
         if gone:
@@ -191,11 +200,11 @@ class FinsyncCrmDeal(models.Model):
                 stage=opp["stage"],
                 sf_account_id=opp["account"],
             )
+        if not lines and not gone_lines:
+            return vals
         known = dict(self.lines or {})
         changed = False
-        for line in lines.values():
-            if line["opportunity"] != self.sf_id:
-                continue
+        for line in lines:
             if line["id"] not in known or known[line["id"]]["stamp"] < line["stamp"]:
                 known[line["id"]] = line
                 changed = True
