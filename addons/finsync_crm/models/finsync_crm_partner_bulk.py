@@ -137,8 +137,10 @@ class FinsyncCrmPartnerBulk(models.AbstractModel):
             unsupported.update(name for name in vals if not self._bulk_value(Partner, name, vals))
         if unsupported:
             return f"values it does not handle ({', '.join(sorted(unsupported))})"
-        precomputed = {name for name, field in Partner._fields.items() if field.precompute}
-        if precomputed - COMPUTED_HERE:
+        precomputed = {
+            name for name, field in Partner._fields.items() if field.precompute
+        } - COMPUTED_HERE
+        if precomputed:
             return f"precomputed fields of other modules ({', '.join(sorted(precomputed))})"
         foreign = self._foreign_overrides()
         if foreign:
@@ -148,7 +150,9 @@ class FinsyncCrmPartnerBulk(models.AbstractModel):
     @api.model
     def _bulk_value(self, Partner, name, vals):
         """Whether the rows carry the value of ``name`` as ``create`` stores it."""
-        field = Partner._fields[name]
+        field = Partner._fields.get(name)
+        if field is None:
+            return False  # create raises its own error
         if name == "bank_ids":
             return all(command[0] == 0 for command in vals[name] or [])
         if field.type in ("one2many", "many2many"):
