@@ -9,3 +9,4 @@ from . import (
 from . import finsync_backend_deals, finsync_crm_deal, finsync_crm_writeback
 from . import finsync_exception_deals
 from . import finsync_crm_binding_bulk
+from . import finsync_crm_partner_bulk

@@ -32,15 +32,36 @@ class FinsyncCrmBinding(models.Model):
             values = parent.commercial_partner_id._update_fields_values(commercial)
             if any(parent[name] for name in address):
                 values.update(parent._update_fields_values(address))
+            values = self._crm_written_by_sync(Partner, values)
             values["lang"] = parent.lang or self.env.lang
             inherited[parent.id] = values
         Partner = Partner.with_context(**QUIET, _partners_skip_fields_sync=True)
         defaults = self._crm_partner_defaults(Partner)
-        return Partner.create(
+        # One INSERT where the result is certain (finsync_crm_partner_bulk.py).
+        return self.env["finsync.crm.partner.bulk"]._create_partners(
+            Partner,
             self._crm_inherit_pricelists(
                 [({**defaults, **inherited[vals["parent_id"]], **vals}, vals) for vals in vals_list]
-            )
+            ),
         )
+
+    @api.model
+    def _crm_written_by_sync(self, Partner, values):
+        """The synced ``values`` Odoo's sync would write on a new contact.
+
+        The sync writes them after ``create``, and a write leaves out the values
+        the new record holds already: an empty amount or flag stays NULL in the
+        database (0.0 given to ``create`` would be stored as 0.0).
+        """
+        written = {}
+        for name, value in values.items():
+            field = Partner._fields[name]
+            if field.store and field.convert_to_cache(value, Partner) == field.convert_to_cache(
+                None, Partner
+            ):
+                continue
+            written[name] = value
+        return written
 
     @api.model
     def _crm_partner_defaults(self, Partner):

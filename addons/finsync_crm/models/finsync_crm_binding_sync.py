@@ -361,8 +361,10 @@ class FinsyncCrmBinding(models.Model):
         # sudo: the sync creates partners for whoever pulls (connectors hold no partner rights).
         Partner = self.env["res.partner"].sudo().with_context(**QUIET)
         defaults = self._crm_partner_defaults(Partner)  # finsync_crm_binding_bulk.py
-        return Partner.create(
-            [defaults | self._crm_partner_vals(backend, crm, countries) for crm in crm_list]
+        # One INSERT where the result is certain (finsync_crm_partner_bulk.py).
+        return self.env["finsync.crm.partner.bulk"]._create_partners(
+            Partner,
+            [defaults | self._crm_partner_vals(backend, crm, countries) for crm in crm_list],
         )
 
     @api.model
