@@ -1,2 +1,2 @@
 from . import test_client, test_decisions, test_mapper, test_sync
-from . import test_opportunities, test_writeback, test_ui_tour, test_bulk
+from . import test_opportunities, test_writeback, test_ui_tour, test_bulk, test_invoice_bulk
