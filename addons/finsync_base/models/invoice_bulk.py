@@ -25,10 +25,14 @@ through both paths and compares every stored column.
 import logging
 
 from odoo import Command, api, models
+from odoo.tools import split_every
 
 from .bulk_sql import foreign_overrides, insert_rows, next_ids
 
 _logger = logging.getLogger(__name__)
+
+# Invoices per INSERT: one INSERT per table per chunk of this many invoices.
+BULK_CHUNK = 500
 
 # The header values the fast path understands (what the CRM connector prepares).
 BULK_VALS = frozenset(
@@ -145,9 +149,9 @@ class FinsyncInvoiceBulk(models.AbstractModel):
             _logger.info("FinSync: %d of %d invoices through the ORM", len(slow), len(vals_list))
             moves = Move.create([vals_list[i] for i in slow])
             ids_by_index.update(zip(slow, moves.ids, strict=True))
-        if fast:
-            moves = self._insert_invoices([vals_list[i] for i in fast], batch)
-            ids_by_index.update(zip(fast, moves.ids, strict=True))
+        for chunk in split_every(BULK_CHUNK, fast, list):
+            moves = self._insert_invoices([vals_list[i] for i in chunk], batch)
+            ids_by_index.update(zip(chunk, moves.ids, strict=True))
         return Move.browse([ids_by_index[i] for i in range(len(vals_list))])
 
     # ------------------------------------------------------------------
@@ -311,8 +315,12 @@ class FinsyncInvoiceBulk(models.AbstractModel):
                 tag_rels,
             )
         moves = Move.browse(move_ids)
-        self._after_insert(moves, [row["id"] for row in line_rows], ctx)
-        self._chatter(moves, vals_list, ctx)
+        new_line_ids = [row["id"] for row in line_rows]
+        self._after_insert(moves, new_line_ids, ctx)
+        # Record rules on the new rows, as create checks them.
+        moves.check_access("create")
+        Line.browse(new_line_ids).check_access("create")
+        self._chatter(moves, ctx)
         return moves
 
     @api.model
@@ -369,7 +377,7 @@ class FinsyncInvoiceBulk(models.AbstractModel):
         lines._check_company()
 
     @api.model
-    def _chatter(self, moves, vals_list, ctx):
+    def _chatter(self, moves, ctx):
         """The followers and creation message ``mail.thread.create`` gives each invoice.
 
         The current user (when active) follows; the creation message is posted
