@@ -289,6 +289,7 @@ class FinsyncInvoiceBulk(models.AbstractModel):
         Line.check_access("create")
         env.flush_all()
         ctx = self._context_values(batch)
+        self._prefetch_partners(vals_list, batch)
         invoices = [self._invoice_values(vals, batch, ctx) for vals in vals_list]
         move_ids = next_ids(env, Move._table, len(invoices))
         line_ids = iter(next_ids(env, Line._table, sum(len(i["lines"]) for i in invoices)))
@@ -324,6 +325,21 @@ class FinsyncInvoiceBulk(models.AbstractModel):
         return moves
 
     @api.model
+    def _prefetch_partners(self, vals_list, batch):
+        """Read the partners' receivable accounts per company at once (one query, not
+        one per partner as reading them invoice by invoice would)."""
+        for company_id, company in batch["companies"].items():
+            partner_ids = {
+                vals["partner_id"]
+                for vals in vals_list
+                if (vals.get("company_id") or self.env.company.id) == company_id
+            }
+            partners = self.env["res.partner"].browse(partner_ids)
+            partners.mapped("commercial_partner_id").with_company(company["company"]).mapped(
+                "property_account_receivable_id"
+            )
+
+    @api.model
     def _insert(self, table, rows):
         # The rows carry labels and amounts: a failure is neither logged nor raised
         # with its values (execute_bulk).
@@ -355,7 +371,8 @@ class FinsyncInvoiceBulk(models.AbstractModel):
                 moves,
             ),
             (
-                [lines._fields[name] for name in ctx["line_written"]],
+                # The taxes and tags rows are written too (no recompute of tax_ids).
+                [lines._fields[name] for name in (*ctx["line_written"], "tax_ids", "tax_tag_ids")],
                 lines,
             ),
         ]
