@@ -20,4 +20,6 @@ from . import finsync_outbox_subscription
 from . import finsync_outbox_delivery
 from . import finsync_outbox_attempt
 from . import account_move
+from . import invoice_bulk
+from . import invoice_bulk_rows
 from . import account_payment

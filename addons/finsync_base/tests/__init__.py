@@ -17,3 +17,4 @@ from . import test_transient_failures
 from . import test_retention
 from . import test_payload_storage
 from . import test_job_connection_lost
+from . import test_invoice_bulk

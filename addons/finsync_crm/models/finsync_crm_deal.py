@@ -419,14 +419,16 @@ class FinsyncCrmDeal(models.Model):
         return document.state == "draft"
 
     def _crm_create_documents(self, to_create):
-        """``[(deal, (vals, signature, partner))]``: one ``create`` for all documents."""
+        """``[(deal, (vals, signature, partner))]``: all draft invoices at once, written
+        set-based where Odoo's outcome is certain (``finsync.invoice.bulk``), through
+        ``account.move.create`` otherwise."""
         # sudo: the sync creates invoices for whoever pulls (connectors hold no invoicing
         # rights); what they contain was checked above.
         moves = (
-            self.env["account.move"]
+            self.env["finsync.invoice.bulk"]
             .sudo()
             .with_context(default_move_type="out_invoice")
-            .create([data[0] for _deal, data in to_create])
+            ._create_drafts([data[0] for _deal, data in to_create])
         )
         for (deal, (_vals, signature, partner)), move in zip(to_create, moves, strict=True):
             deal.write(
