@@ -65,8 +65,12 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME = 180  # seconds: Salesforce accepts an assertion up to 3 minutes ahead
 QUERY_BATCH = 2000  # largest page of query / queryAll
 BULK_PART = 50000  # records per part of a Bulk 2.0 result
-BULK_POLL_SECONDS = 2
-BULK_MAX_POLLS = 150
+# Polls of a Bulk 2.0 query job: the first after half a second, each wait twice the last
+# up to 10 s (a small job is read as soon as it is done; a long one costs few API calls),
+# given up (transient: the job retries later) after about 5 minutes of waiting.
+BULK_FIRST_POLL = 0.5
+BULK_POLL_MAX = 10
+BULK_MAX_WAIT = 300
 # Seconds to wait after REQUEST_LIMIT_EXCEEDED: the 24-hour allowance frees up slowly.
 LIMIT_BACKOFF = 900
 
@@ -271,25 +275,29 @@ class SalesforceClient(RetryingHttpClient):
             data_path(f"/sobjects/{sobject}/deleted/"), params={"start": start, "end": end}
         )
 
-    def bulk_query(self, soql, part_size=BULK_PART, poll_seconds=BULK_POLL_SECONDS):
+    def bulk_query(self, soql, part_size=BULK_PART):
         """Yield the rows of a Bulk API 2.0 query job, one list of dicts per result part.
 
-        CSV cells are strings; an empty cell is ``None``. A job still running
-        after ``BULK_MAX_POLLS`` polls raises ``SalesforceTransientError``.
+        CSV cells are strings; an empty cell is ``None``. The job is polled after
+        0.5, 1, 2, 4, 8, 10, 10... seconds; one still running after
+        ``BULK_MAX_WAIT`` seconds of waiting raises ``SalesforceTransientError``.
         """
         path = data_path("/jobs/query")
         created = self.request("POST", path, json_body={"operation": "query", "query": soql})
         job_id = _json(created, "POST", path).get("id")
         job_path = f"{path}/{job_id}"
-        for _poll in range(BULK_MAX_POLLS):
+        wait, waited = BULK_FIRST_POLL, 0
+        while True:
             state = self._get_json(job_path).get("state")
             if state == "JobComplete":
                 break
             if state in ("Failed", "Aborted"):
                 raise SalesforceError(f"GET {path}/<job>: the query job ended {state}")
-            self.sleep(poll_seconds)
-        else:
-            raise SalesforceTransientError(f"GET {path}/<job>: the query job is still running")
+            if waited >= BULK_MAX_WAIT:
+                raise SalesforceTransientError(f"GET {path}/<job>: the query job is still running")
+            self.sleep(wait)
+            waited += wait
+            wait = min(wait * 2, BULK_POLL_MAX)
         locator = None
         while True:
             params = {"maxRecords": part_size}

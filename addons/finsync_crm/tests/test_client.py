@@ -103,13 +103,25 @@ class TestSalesforceClient(BaseCase):
             )
         )
         self.assertEqual([len(rows) for rows in parts], [50, 50, 20])
-        self.assertEqual(self.sleeps, [2, 2], "polled until JobComplete")
+        self.assertEqual(self.sleeps, [0.5, 1], "polled until JobComplete, sooner first")
         self.assertEqual(parts[0][0]["Name"], "Account 000")
         self.assertTrue(parts[0][0]["SystemModstamp"].endswith("Z"))
         locators = [
             q.get("locator") for _m, path, q in self.sim.requests if path.endswith("/results")
         ]
         self.assertEqual(locators, [None, ["50"], ["100"]])
+
+    def test_a_long_bulk_job_is_polled_less_and_less_often_then_given_up(self):
+        """Waits double up to 10 s (few API calls for a long job); after about 5 minutes
+        of waiting the pull stops with a transient error (its job retries later)."""
+        self.sim.bulk_polls = 10**6
+        self.sim.add_account("Slow Job Industries")
+        with self.assertRaises(SalesforceTransientError):
+            list(self.client().bulk_query("SELECT Id, Name FROM Account"))
+        self.assertEqual(self.sleeps[:7], [0.5, 1, 2, 4, 8, 10, 10])
+        self.assertEqual(max(self.sleeps), 10)
+        self.assertGreaterEqual(sum(self.sleeps), 300)
+        self.assertLess(len(self.sleeps), 40, "a 5-minute job costs about 35 polls, not 150")
 
     def test_limit_info_is_tracked_and_limit_exceeded_is_transient(self):
         client = self.client()
