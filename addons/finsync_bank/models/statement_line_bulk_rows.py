@@ -7,7 +7,7 @@ from xmlrpc.client import MAXINT
 
 from odoo import api, fields, models
 
-MAGIC = {"id", "create_uid", "create_date", "write_uid", "write_date"}
+from odoo.addons.finsync_base.models.bulk_sql import plain_defaults
 
 
 class FinsyncStatementLineBulkRows(models.AbstractModel):
@@ -35,33 +35,12 @@ class FinsyncStatementLineBulkRows(models.AbstractModel):
             "checked": journal.autocheck_on_post,
             "manually_modified": not self.env.context.get("skip_is_manually_modified"),
             "display_name": prototype.invoice_partner_display_name,
-            "move_defaults": self._plain_defaults(Move, self._move_row_keys()),
-            "line_defaults": self._plain_defaults(
+            "move_defaults": plain_defaults(Move, self._move_row_keys()),
+            "line_defaults": plain_defaults(
                 self.env["account.move.line"], self._move_line_row_keys()
             ),
-            "st_defaults": self._plain_defaults(StLine, self._st_line_row_keys()),
+            "st_defaults": plain_defaults(StLine, self._st_line_row_keys()),
             "st_sequence": StLine.default_get(["sequence"]).get("sequence") or 0,
-        }
-
-    @api.model
-    def _plain_defaults(self, model, written):
-        """Defaults of the stored plain fields the fast path does not write, as columns."""
-        names = [
-            name
-            for name, field in model._fields.items()
-            if field.store
-            and field.column_type
-            and not field.compute
-            and not field.related
-            and name not in written
-            and name not in MAGIC
-            and field.default
-        ]
-        defaults = model.default_get(names) if names else {}
-        return {
-            name: model._fields[name].convert_to_column(defaults[name], model)
-            for name in names
-            if name in defaults
         }
 
     @api.model

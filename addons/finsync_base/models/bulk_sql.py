@@ -117,3 +117,43 @@ def foreign_overrides(env, replaced_methods, known_modules, known_overrides=froz
                 ):
                     foreign.setdefault(module, []).append(f"{model}.{name}")
     return foreign
+
+
+# Columns the ORM fills itself on every INSERT.
+MAGIC_COLUMNS = frozenset({"id", "create_uid", "create_date", "write_uid", "write_date"})
+
+
+def plain_defaults(model, written):
+    """The defaults of ``model``'s stored plain fields a set-based INSERT does not write
+    (``written``), as column values, the way ``create`` would store them."""
+    names = [
+        name
+        for name, field in model._fields.items()
+        if field.store
+        and field.column_type
+        and not field.compute
+        and not field.related
+        and name not in written
+        and name not in MAGIC_COLUMNS
+        and field.default
+    ]
+    defaults = model.default_get(names) if names else {}
+    return {
+        name: model._fields[name].convert_to_column(defaults[name], model)
+        for name in names
+        if name in defaults
+    }
+
+
+def left_to_compute(model, written):
+    """``model``'s stored computed or related columns that a set-based INSERT does not
+    write (``written``): their compute methods fill them after it."""
+    return sorted(
+        name
+        for name, field in model._fields.items()
+        if field.store
+        and field.column_type
+        and (field.compute or field.related)
+        and name not in written
+        and name not in MAGIC_COLUMNS
+    )

@@ -7,7 +7,8 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 
-MAGIC = {"id", "create_uid", "create_date", "write_uid", "write_date"}
+from .bulk_sql import left_to_compute, plain_defaults
+
 # account.move.line.sequence of each kind of item (``_compute_sequence``).
 SEQUENCE = {"product": 100, "tax": 10000, "payment_term": 12000}
 
@@ -26,8 +27,8 @@ class FinsyncInvoiceBulkRows(models.AbstractModel):
         Line = self.env["account.move.line"]
         move_written = set(self._move_row_keys())
         line_written = set(self._move_line_row_keys())
-        move_defaults = self._plain_defaults(Move, move_written)
-        line_defaults = self._plain_defaults(Line, line_written)
+        move_defaults = plain_defaults(Move, move_written)
+        line_defaults = plain_defaults(Line, line_written)
         return {
             "today": fields.Date.context_today(self),
             "now": self.env.cr.now(),
@@ -36,8 +37,8 @@ class FinsyncInvoiceBulkRows(models.AbstractModel):
             "line_defaults": line_defaults,
             "move_written": sorted(move_written | set(move_defaults)),
             "line_written": sorted(line_written | set(line_defaults)),
-            "move_computed": self._left_to_compute(Move, move_written),
-            "line_computed": self._left_to_compute(Line, line_written),
+            "move_computed": left_to_compute(Move, move_written),
+            "line_computed": left_to_compute(Line, line_written),
             # The precision the ORM's cache gives those fields' values.
             "digits": {
                 name: self._rounder(Line, name) for name in ("quantity", "price_unit", "discount")
@@ -51,40 +52,6 @@ class FinsyncInvoiceBulkRows(models.AbstractModel):
     def _rounder(self, model, name):
         field = model._fields[name]
         return lambda value: field.convert_to_cache(value, model)
-
-    @api.model
-    def _plain_defaults(self, model, written):
-        """Defaults of the stored plain fields the rows do not write, as columns."""
-        names = [
-            name
-            for name, field in model._fields.items()
-            if field.store
-            and field.column_type
-            and not field.compute
-            and not field.related
-            and name not in written
-            and name not in MAGIC
-            and field.default
-        ]
-        defaults = model.default_get(names) if names else {}
-        return {
-            name: model._fields[name].convert_to_column(defaults[name], model)
-            for name in names
-            if name in defaults
-        }
-
-    @api.model
-    def _left_to_compute(self, model, written):
-        """Stored computed columns the rows leave to their compute methods."""
-        return sorted(
-            name
-            for name, field in model._fields.items()
-            if field.store
-            and field.column_type
-            and (field.compute or field.related)
-            and name not in written
-            and name not in MAGIC
-        )
 
     # ------------------------------------------------------------------
     # One invoice: Odoo's tax engine and payment terms
